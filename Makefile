@@ -1,0 +1,49 @@
+# q2c: two commands do everything on a fresh machine (Python 3.11, Java 17, Maven):
+#   make demo   set up what is missing, bring the whole stack up, run the demo
+#   make test   set up what is missing, run every test (unit, integration, e2e)
+# The stack's own commands: make up / make down / make status.
+
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+Q2C_CACHE ?= $(HOME)/.cache/q2c
+UV := $(Q2C_CACHE)/uv-$(UV_VERSION)/bin/uv
+RUN := $(UV) run --frozen --no-progress
+
+.PHONY: setup up down status demo test test-unit bench lint clean-state
+
+# uv, pinned, in a cache outside the repository; it installs the locked environment.
+$(UV):
+	python3 -m venv $(Q2C_CACHE)/uv-$(UV_VERSION)
+	$(Q2C_CACHE)/uv-$(UV_VERSION)/bin/pip install --quiet uv==$(UV_VERSION)
+
+setup: $(UV)
+	$(UV) sync --frozen --no-progress --quiet
+
+up: setup
+	$(RUN) python -m q2c_localstack up
+
+down:
+	@if [ -x $(UV) ] && [ -d .venv ]; then $(RUN) python -m q2c_localstack down; else echo "nothing to stop"; fi
+
+status: setup
+	$(RUN) python -m q2c_localstack status
+
+demo: up
+	$(RUN) python -m q2c_localstack demo
+
+# Every test. Integration and e2e tests start their own stack (other ports, state in
+# .q2c/test) and stop it at the end; a stack started by `make up` is left alone.
+test: setup
+	$(RUN) pytest
+
+test-unit: setup
+	$(RUN) pytest -m unit
+
+bench: setup
+	$(RUN) python -m q2c_bench
+
+lint: setup
+	$(RUN) ruff check .
+
+clean-state: down
+	rm -rf .q2c

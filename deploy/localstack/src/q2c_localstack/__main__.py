@@ -1,0 +1,38 @@
+"""`python -m q2c_localstack up|down|status|demo`."""
+
+import argparse
+import logging
+import sys
+import warnings
+
+from . import stack
+from .config import StackConfig, StackError
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="q2c_localstack")
+    parser.add_argument("command", choices=["up", "down", "status", "demo"])
+    args = parser.parse_args()
+    # The broker is expected to refuse connections while it starts; say so once, not per try.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", module="platformdirs")
+    config = StackConfig.from_env()
+    try:
+        if args.command == "up":
+            stack.up(config)
+        elif args.command == "down":
+            stack.down(config)
+        elif args.command == "status":
+            stack.status(config)
+        else:
+            from .demo import run_demo
+
+            run_demo(config)
+    except StackError as exc:
+        print(f"q2c: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Where the stack lives and what it listens on; every value can come from the environment."""
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+DEPLOY = REPO_ROOT / "deploy"
+
+
+class StackError(RuntimeError):
+    """A piece of the stack cannot start; the message says which and where to look."""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    module: str
+    database: str
+
+
+def load_services() -> list[ServiceSpec]:
+    document = yaml.safe_load((DEPLOY / "stack.yaml").read_text())
+    return [ServiceSpec(**entry) for entry in document["services"]]
+
+
+def _kafka_version() -> str:
+    pom = (DEPLOY / "kafka" / "pom.xml").read_text()
+    match = re.search(r"<kafka.version>([^<]+)</kafka.version>", pom)
+    if not match:
+        raise StackError("deploy/kafka/pom.xml does not pin kafka.version")
+    return match.group(1)
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    home: Path  # state and logs: <home>/logs, <home>/kafka, <home>/postgres, <home>/run
+    cache: Path  # downloads, shared by every stack on the machine
+    kafka_port: int = 9092
+    controller_port: int = 9093
+    pg_port: int = 55432
+    external_kafka: str | None = None  # Q2C_KAFKA_BOOTSTRAP: use it, start none
+    external_pg_admin: str | None = None  # Q2C_DATABASE_URL: admin DSN, start none
+    services: list[ServiceSpec] = field(default_factory=load_services)
+    kafka_version: str = field(default_factory=_kafka_version)
+    start_timeout: float = 90.0
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "StackConfig":
+        env = os.environ
+        values: dict[str, object] = {
+            "home": Path(env.get("Q2C_HOME", REPO_ROOT / ".q2c")),
+            "cache": Path(env.get("Q2C_CACHE", Path.home() / ".cache" / "q2c")),
+            "kafka_port": int(env.get("Q2C_KAFKA_PORT", 9092)),
+            "controller_port": int(env.get("Q2C_KAFKA_CONTROLLER_PORT", 9093)),
+            "pg_port": int(env.get("Q2C_PG_PORT", 55432)),
+            "external_kafka": env.get("Q2C_KAFKA_BOOTSTRAP") or None,
+            "external_pg_admin": env.get("Q2C_DATABASE_URL") or None,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.external_kafka or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def topic_catalog(self) -> Path:
+        return DEPLOY / "kafka" / "topics.yaml"

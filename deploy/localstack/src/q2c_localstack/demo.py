@@ -1,0 +1,61 @@
+"""`make demo`: the feature round trip through the running stack, as an SCM user sees it:
+publish a command, print its result and the resulting state. Every value printed is read
+back from the topics."""
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from .config import StackConfig
+from .probe import TopicProbe
+
+COMMANDS = "scm.feature.commands"
+RESULTS = "scm.command.results"
+EVENTS = "scm.feature.events"
+
+
+def run_demo(config: StackConfig) -> None:
+    asyncio.run(_demo(config.kafka_bootstrap))
+
+
+def _command(type_: str, target: str, data: dict) -> dict:  # type: ignore[type-arg]
+    return {
+        "command_id": str(uuid4()), "type": type_,
+        "issued_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "user": {"name": "demo", "privileges": []}, "target": target, "data": data,
+    }
+
+
+async def _round_trip(probe: TopicProbe, command: dict) -> None:  # type: ignore[type-arg]
+    print(f"\n> {COMMANDS}  {json.dumps(command)}")
+    await probe.publish(COMMANDS, command["target"], command)
+    [result] = await probe.wait_for(RESULTS, lambda r: r.key == command["command_id"])
+    print(f"< {RESULTS}  {json.dumps(result.value)}")
+    if result.value["outcome"] == "accepted":
+        # q2c mirrors the causing message's id into the `causation_id` header.
+        [event] = await probe.wait_for(
+            EVENTS, lambda r: r.headers.get("causation_id") == command["command_id"])
+        print(f"< {EVENTS}  {json.dumps(event.value)}")
+
+
+async def _demo(bootstrap: str) -> None:
+    print(f"q2c demo against Kafka at {bootstrap}")
+    async with TopicProbe(bootstrap, [RESULTS, EVENTS]) as probe:
+        # Switch the message processor on and back off (its default), so the demo leaves
+        # the stack's settings as it found them.
+        for enabled in (True, False):
+            await _round_trip(probe, _command("feature.set", "UseMessageProcessor",
+                                              {"feature": "UseMessageProcessor", "enabled": enabled}))
+        # Two refusals: a name that does not exist, a value of the wrong type.
+        await _round_trip(probe, _command("feature.set", "UseMessageprocessor",
+                                          {"feature": "UseMessageprocessor", "enabled": True}))
+        await _round_trip(probe, _command("parameter.set", "MessageProcessorRunning",
+                                          {"name": "MessageProcessorRunning", "value": "yes"}))
+    # The compacted topic's last record per name is the whole current state.
+    async with TopicProbe(bootstrap, [EVENTS], from_beginning=True) as probe:
+        await probe.settle(2.0)
+        state = {r.key: r.value for r in probe.records}
+    print("\ncurrent feature state (scm.feature.events, last record per name):")
+    for name in sorted(state, key=lambda n: (state[n]["kind"], n)):
+        print(f"  {state[name]['kind']:<9} {name:<34} {json.dumps(state[name]['value'])}")

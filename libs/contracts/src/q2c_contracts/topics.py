@@ -1,0 +1,16 @@
+"""Topic names. The catalog (deploy/kafka/topics.yaml) declares each one's partitions,
+compaction and writers; a unit test keeps these constants and the catalog in step."""
+
+# External contract (CONTRACT.md); fixed names.
+SCM_FEATURE_COMMANDS = "scm.feature.commands"
+SCM_FEATURE_EVENTS = "scm.feature.events"
+SCM_QUOTE_COMMANDS = "scm.quote.commands"
+SCM_QUOTE_EVENTS = "scm.quote.events"
+SCM_PROCESSOR_EVENTS = "scm.processor.events"
+SCM_COMMAND_RESULTS = "scm.command.results"
+
+DLQ_SUFFIX = ".dlq"
+
+
+def dead_letter_topic(topic: str) -> str:
+    return topic + DLQ_SUFFIX

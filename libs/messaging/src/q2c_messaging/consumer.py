@@ -1,0 +1,134 @@
+"""The consumer recipe (ARCHITECTURE.md "How every consumer handles a message").
+
+For each record: parse and validate (invalid → `<topic>.dlq`, partition moves on); then in
+one transaction claim the message id in the inbox (a duplicate ends here), run the
+service's handler, which changes state and appends to the outbox; commit; only then is the
+Kafka offset committed (FastStream `AckPolicy.NACK_ON_ERROR`: ack after the handler
+returns, seek back when it raises)."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import asyncpg
+from pydantic import ValidationError
+
+from q2c_contracts.codec import NotAJsonObject, decode_object
+from q2c_observability import bind_message_context, get_logger
+
+from . import dead_letters as dl
+from . import inbox
+from .catalog import TopicCatalog
+from .dead_letters import DeadLetters, SourceRecord
+from .outbox import Outbox
+
+log = get_logger(__name__)
+
+M = TypeVar("M")
+
+# Infrastructure that is down, not a message that is wrong: retry until it is back.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+)
+
+
+@dataclass(frozen=True)
+class Handling(Generic[M]):
+    """What a handler gets: the parsed message, the open transaction, the outbox bound to
+    it (causation = this message) and where the record came from."""
+
+    message: M
+    message_id: str
+    conn: asyncpg.Connection
+    outbox: Outbox
+    source: SourceRecord
+
+
+@dataclass(frozen=True)
+class Route(Generic[M]):
+    topic: str
+    parse: Callable[[dict[str, Any]], M]
+    message_id: Callable[[M], str]
+    handle: Callable[[Handling[M]], Awaitable[None]]
+    correlation_id: Callable[[M], str | None] = lambda _m: None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "message"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+class MessageProcessor(Generic[M]):
+    """Runs one route's recipe for one record. Independent of FastStream so that the
+    recipe itself is testable without a broker."""
+
+    def __init__(
+        self,
+        route: Route[M],
+        *,
+        service: str,
+        pool: asyncpg.Pool,
+        catalog: TopicCatalog,
+        dead_letters: DeadLetters,
+        attempts: int = 3,
+    ) -> None:
+        self.route = route
+        self.service = service
+        self.pool = pool
+        self.catalog = catalog
+        self.dead_letters = dead_letters
+        self.attempts = attempts
+
+    async def process(self, source: SourceRecord) -> str:
+        """Return what happened: `handled`, `duplicate` or `dead-lettered`. Raises only for
+        transient failures, which must not commit the offset."""
+        bind_message_context(topic=source.topic, partition=source.partition, offset=source.offset,
+                             key=source.key.decode("utf-8", "replace") if source.key else None)
+        try:
+            message = self.route.parse(decode_object(source.value))
+        except NotAJsonObject as exc:
+            await self.dead_letters.send(source, dl.NOT_JSON, str(exc))
+            return "dead-lettered"
+        except ValidationError as exc:
+            await self.dead_letters.send(source, dl.INVALID, describe_validation_error(exc))
+            return "dead-lettered"
+
+        message_id = self.route.message_id(message)
+        correlation_id = self.route.correlation_id(message) or message_id
+        bind_message_context(message_id=message_id, correlation_id=correlation_id)
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await self._handle_once(message, message_id, correlation_id, source)
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as exc:
+                log.exception("message.handler_failed", attempt=attempt)
+                if attempt == self.attempts:
+                    await self.dead_letters.send(source, dl.HANDLER_FAILED, f"{type(exc).__name__}: {exc}")
+                    return "dead-lettered"
+                await asyncio.sleep(0.1 * attempt)
+        raise AssertionError("unreachable")
+
+    async def _handle_once(
+        self, message: M, message_id: str, correlation_id: str, source: SourceRecord
+    ) -> str:
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await inbox.claim(conn, self.service, message_id):
+                log.info("message.duplicate")
+                return "duplicate"
+            outbox = Outbox(conn, self.service, self.catalog,
+                            correlation_id=correlation_id, causation_id=message_id)
+            await self.route.handle(Handling(message, message_id, conn, outbox, source))
+        log.info("message.handled")
+        return "handled"

@@ -1,0 +1,142 @@
+"""The composition root every service shares: settings, logging, the database pool and its
+migrations, the FastStream broker with one subscriber per route, the outbox relay and the
+dead-letter producer, started and stopped in the right order.
+
+A service module builds a `ServiceRuntime`, adds its routes and start-up work, and exposes
+`runtime.app` (a FastStream application: `faststream run pkg.app:app` or `python -m pkg`)."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from q2c_observability import configure_logging, get_logger
+from q2c_persistence import MigrationSet, apply_migrations, create_pool, load_migrations
+
+from .catalog import TopicCatalog, load_catalog
+from .consumer import TRANSIENT_ERRORS, MessageProcessor, Route
+from .dead_letters import DeadLetters, SourceRecord
+from .outbox import OutboxRelay
+from .producer import make_producer
+from .settings import RuntimeSettings
+
+log = get_logger(__name__)
+
+MESSAGING_MIGRATIONS = Path(__file__).parent / "migrations"
+StartupHook = Callable[[asyncpg.Pool], Awaitable[None]]
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        service: str,
+        migrations_dir: Path,
+        *,
+        settings: RuntimeSettings | None = None,
+        catalog: TopicCatalog | None = None,
+    ) -> None:
+        self.service = service
+        self.settings = settings or RuntimeSettings()  # type: ignore[call-arg]
+        self.catalog = catalog or load_catalog()
+        self.migrations: list[MigrationSet] = [
+            load_migrations("messaging", MESSAGING_MIGRATIONS),
+            load_migrations(service, migrations_dir),
+        ]
+        configure_logging(service, self.settings.log_level)
+        self.broker = KafkaBroker(
+            self.settings.kafka_bootstrap,
+            client_id=service,
+            allow_auto_create_topics=False,  # topics come from the catalog only
+            consumer_only=True,  # everything we publish goes through the outbox relay
+            graceful_timeout=15.0,
+            logger=None,
+        )
+        self.app = FastStream(self.broker, logger=None, on_startup=[self._start], after_startup=[self._ready],
+                              after_shutdown=[self._stop])
+        self._routes: list[Route[Any]] = []
+        self._processors: dict[str, MessageProcessor[Any]] = {}
+        self._startup_hooks: list[StartupHook] = []
+        self._pool: asyncpg.Pool | None = None
+        # aiokafka objects need a running loop: they are made in _start.
+        self._producer: AIOKafkaProducer | None = None
+        self._relay: OutboxRelay | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the pool exists only while the service runs")
+        return self._pool
+
+    def route(self, route: Route[Any]) -> None:
+        """Subscribe `route.topic` with the consumer recipe, in the service's group."""
+        spec = self.catalog[route.topic]
+        if self.service not in spec.consumers:
+            raise ValueError(f"{self.service} is not a declared consumer of {route.topic}")
+        self._routes.append(route)
+
+        async def on_record(msg: KafkaMessage) -> None:
+            record = msg.raw_message
+            source = SourceRecord(record.topic, record.partition, record.offset, record.key, record.value)
+            try:
+                await self._processors[route.topic].process(source)
+            except TRANSIENT_ERRORS as exc:
+                # Nack: FastStream seeks back, the record is read again. Pause first so a
+                # database or broker outage does not become a hot loop.
+                log.warning("message.retry_later", error=repr(exc))
+                await asyncio.sleep(1.0)
+                raise
+
+        self.broker.subscriber(
+            route.topic,
+            group_id=self.service,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            auto_offset_reset="earliest",
+            max_workers=min(self.settings.consumer_workers, spec.partitions),
+        )(on_record)
+
+    def on_startup(self, hook: StartupHook) -> StartupHook:
+        """Run after migrations, before consuming (seed data, publish initial state)."""
+        self._startup_hooks.append(hook)
+        return hook
+
+    async def _start(self) -> None:
+        self._pool = await create_pool(self.settings.db_url, max_size=self.settings.pool_max_size)
+        await apply_migrations(self._pool, *self.migrations)
+        self._producer = make_producer(self.settings.kafka_bootstrap, f"{self.service}-relay")
+        await self._producer.start()
+        dead_letters = DeadLetters(self._producer)
+        self._processors = {
+            route.topic: MessageProcessor(
+                route, service=self.service, pool=self._pool, catalog=self.catalog,
+                dead_letters=dead_letters, attempts=self.settings.handler_attempts,
+            )
+            for route in self._routes
+        }
+        self._relay = OutboxRelay(
+            self._pool, self._producer, listen_dsn=self.settings.db_url,
+            batch_size=self.settings.relay_batch_size, poll_interval=self.settings.relay_poll_interval,
+        )
+        await self._relay.start()
+        for hook in self._startup_hooks:
+            await hook(self._pool)
+
+    async def _ready(self) -> None:
+        log.info("service.ready", topics=[r.topic for r in self._routes])
+
+    async def _stop(self) -> None:
+        if self._relay:
+            await self._relay.stop()
+        if self._producer:
+            await self._producer.stop()
+        if self._pool:
+            await self._pool.close()
+        log.info("service.stopped")
+
+    def run(self) -> None:
+        asyncio.run(self.app.run())

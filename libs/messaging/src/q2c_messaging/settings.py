@@ -1,0 +1,19 @@
+"""What every service process is configured with (environment, prefix Q2C_)."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RuntimeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="Q2C_", extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # The service's own database, opened with the service's own role.
+    db_url: str
+    log_level: str = "INFO"
+    # Consumers per subscribed topic, each owning some partitions: order is kept within a
+    # partition (one key's messages), work runs concurrently across partitions.
+    consumer_workers: int = 3
+    relay_batch_size: int = 500
+    relay_poll_interval: float = 1.0
+    pool_max_size: int = 10
+    handler_attempts: int = 3

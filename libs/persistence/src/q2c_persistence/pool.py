@@ -1,0 +1,33 @@
+"""One asyncpg pool per process: connections are set up once, never per message."""
+
+import asyncio
+import json
+
+import asyncpg
+
+from q2c_observability import get_logger
+
+log = get_logger(__name__)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb in and out as Python objects, so repositories never hand-encode JSON.
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 2, max_size: int = 10, connect_timeout: float = 30.0
+) -> asyncpg.Pool:
+    """Open a pool, retrying while the server is still starting, failing clearly after
+    `connect_timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + connect_timeout
+    while True:
+        try:
+            return await asyncpg.create_pool(
+                dsn, min_size=min_size, max_size=max_size, init=_init_connection
+            )
+        except (OSError, asyncpg.CannotConnectNowError) as exc:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise ConnectionError(f"PostgreSQL unreachable after {connect_timeout}s: {exc}") from exc
+            log.warning("postgres.unreachable", error=str(exc))
+            await asyncio.sleep(0.5)

@@ -1,0 +1,132 @@
+"""Features and parameters (DOMAIN.md §3) and the rules for setting them. Pure: no I/O."""
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["feature", "parameter"]
+Value = bool | str
+
+FEATURE_SET = "feature.set"
+PARAMETER_SET = "parameter.set"
+COMMAND_INVALID = "command.invalid"
+
+FEATURE_DEFAULTS: dict[str, bool] = {
+    "IntegrateQuotationLifecycle": True,
+    "DefaultQuotationOwnership": True,
+    "UseMessageProcessor": False,
+    "PriceMaster": False,
+    "CopyQuotationDataToSalesOrders": True,
+}
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    default: Value
+    choices: tuple[str, ...] = ()  # for an enumerated text parameter
+
+    @property
+    def is_flag(self) -> bool:
+        return isinstance(self.default, bool)
+
+
+PARAMETERS: dict[str, ParameterSpec] = {
+    "DefaultOwnership": ParameterSpec("BasedOnOrigin", ("BasedOnOrigin", "SCM", "Dynamics365Sales")),
+    "CreateQuotationJournalInBatch": ParameterSpec(True),
+    "CreateConfirmationJournalInBatch": ParameterSpec(True),
+    "MessageProcessorRunning": ParameterSpec(True),
+    "ScmQuotationNumberPrefix": ParameterSpec("F-"),
+    "ScmSalesOrderNumberPrefix": ParameterSpec("F-SO-"),
+    "DefaultSite": ParameterSpec("1"),
+    "DefaultWarehouse": ParameterSpec("11"),
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    kind: Kind
+    value: Value
+
+
+@dataclass(frozen=True)
+class Accepted:
+    setting: Setting
+
+
+@dataclass(frozen=True)
+class Rejected:
+    text: str
+    code: str = COMMAND_INVALID
+
+
+Decision = Accepted | Rejected
+
+
+def defaults() -> list[Setting]:
+    return [Setting(n, "feature", v) for n, v in FEATURE_DEFAULTS.items()] + [
+        Setting(n, "parameter", spec.default) for n, spec in PARAMETERS.items()
+    ]
+
+
+def decide(command_type: str, data: dict[str, Any]) -> Decision:
+    """Validate one `scm.feature.commands` command and say what the new setting is."""
+    if command_type == FEATURE_SET:
+        return _decide_feature(data)
+    if command_type == PARAMETER_SET:
+        return _decide_parameter(data)
+    return Rejected(
+        f"Unknown command type {command_type!r} on scm.feature.commands: "
+        f"expected {FEATURE_SET} or {PARAMETER_SET}"
+    )
+
+
+def _decide_feature(data: dict[str, Any]) -> Decision:
+    name = data.get("feature")
+    if not isinstance(name, str) or not name:
+        return Rejected("data.feature is required: the name of a feature")
+    if name not in FEATURE_DEFAULTS:
+        return Rejected(_unknown("feature", name, FEATURE_DEFAULTS))
+    enabled = data.get("enabled")
+    if not isinstance(enabled, bool):
+        return Rejected(f"data.enabled must be true or false for feature {name}, got {_show(enabled)}")
+    return Accepted(Setting(name, "feature", enabled))
+
+
+def _decide_parameter(data: dict[str, Any]) -> Decision:
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        return Rejected("data.name is required: the name of a parameter")
+    spec = PARAMETERS.get(name)
+    if spec is None:
+        return Rejected(_unknown("parameter", name, PARAMETERS))
+    if "value" not in data:
+        return Rejected(f"data.value is required for parameter {name}")
+    value = data["value"]
+    if spec.is_flag:
+        if not isinstance(value, bool):
+            return Rejected(f"Parameter {name} takes true or false, got {_show(value)}")
+    elif not isinstance(value, str) or not value.strip():
+        return Rejected(f"Parameter {name} takes a non-empty text value, got {_show(value)}")
+    elif spec.choices and value not in spec.choices:
+        return Rejected(f"Parameter {name} takes one of {', '.join(spec.choices)}, got {_show(value)}")
+    return Accepted(Setting(name, "parameter", value))
+
+
+def _unknown(kind: str, name: str, known: dict[str, Any]) -> str:
+    text = f"Unknown {kind} {name!r}"
+    close = [k for k in known if k.lower() == name.lower()]
+    if close:
+        return f"{text}: did you mean {close[0]}?"
+    return f"{text}; known {kind}s: {', '.join(known)}"
+
+
+_JSON_TYPES = {bool: "a boolean", str: "a text", int: "a number", float: "a number",
+               list: "a list", dict: "an object"}
+
+
+def _show(value: Any) -> str:
+    """How a wrong value reads in a rejection text: as JSON, with its JSON type."""
+    if value is None:
+        return "nothing"
+    return f"{json.dumps(value)} ({_JSON_TYPES.get(type(value), 'a value')})"
