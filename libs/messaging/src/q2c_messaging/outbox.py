@@ -86,6 +86,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
+        self._stopping = False
         self.published = 0
 
     async def start(self) -> None:
@@ -94,17 +95,21 @@ class OutboxRelay:
             await self._listener.add_listener("outbox", lambda *_: self._wake.set())
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Let the batch in flight finish (fewer republished messages), then end."""
+        self._stopping = True
+        self._wake.set()
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                await asyncio.wait_for(self._task, timeout)
+            except (TimeoutError, asyncio.CancelledError):
+                pass
         if self._listener:
             await self._listener.close()
 
     async def _run(self) -> None:
         backoff = 0.2
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 published = await self.publish_batch()
@@ -116,7 +121,7 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if published < self._batch_size:
+            if published < self._batch_size and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 

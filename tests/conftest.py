@@ -1,0 +1,92 @@
+"""The real stack for integration and end-to-end tests: a Kafka broker, a PostgreSQL server
+and every service, on their own ports with state in .q2c/test, so a stack started by
+`make up` is never disturbed. Started once per session, fresh, and stopped at the end.
+Q2C_KAFKA_BOOTSTRAP / Q2C_DATABASE_URL point the tests at external servers instead."""
+
+import logging
+import shutil
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from uuid import uuid4
+
+import asyncpg
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from q2c_localstack import postgres, stack
+from q2c_localstack.config import REPO_ROOT, StackConfig
+from q2c_localstack.probe import TopicProbe
+
+TEST_HOME = REPO_ROOT / ".q2c" / "test"
+
+
+@pytest.fixture(scope="session")
+def stack_config() -> StackConfig:
+    return StackConfig.from_env(home=TEST_HOME, kafka_port=19092, controller_port=19093, pg_port=55433)
+
+
+@pytest.fixture(scope="session")
+def running_stack(stack_config: StackConfig) -> Iterator[StackConfig]:
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", module="platformdirs")
+    stack.down(stack_config, say=lambda _: None)  # leftovers of an interrupted run
+    shutil.rmtree(stack_config.home, ignore_errors=True)
+    stack.up(stack_config)
+    yield stack_config
+    stack.down(stack_config)
+
+
+@pytest.fixture(scope="session")
+def bootstrap(running_stack: StackConfig) -> str:
+    return running_stack.kafka_bootstrap
+
+
+@pytest.fixture
+async def scratch_db(running_stack: StackConfig) -> AsyncIterator[str]:
+    """A throwaway database (admin-owned) for testing one mechanism; its DSN."""
+    name = f"q2c_it_{uuid4().hex[:10]}"
+    admin = await asyncpg.connect(postgres.admin_dsn(running_stack))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    yield postgres.admin_dsn(running_stack, name)
+    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture
+async def scratch_pool(scratch_db: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the scratch database with the messaging tables (inbox, outbox) in place."""
+    from q2c_messaging.runtime import MESSAGING_MIGRATIONS
+    from q2c_persistence import apply_migrations, create_pool, load_migrations
+
+    pool = await create_pool(scratch_db)
+    await apply_migrations(pool, load_migrations("messaging", MESSAGING_MIGRATIONS))
+    yield pool
+    await pool.close()
+
+
+async def create_topic(bootstrap: str, partitions: int = 3) -> str:
+    """A fresh topic for one test (broker auto-creation is off)."""
+    name = f"it.{uuid4().hex[:12]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1)])
+    finally:
+        await admin.close()
+    return name
+
+
+@pytest.fixture
+async def probe_factory(bootstrap: str) -> AsyncIterator:  # type: ignore[type-arg]
+    """Open TopicProbes that are closed after the test."""
+    opened: list[TopicProbe] = []
+
+    async def open_probe(*topics: str, from_beginning: bool = False) -> TopicProbe:
+        probe = TopicProbe(bootstrap, list(topics), from_beginning=from_beginning)
+        await probe.__aenter__()
+        opened.append(probe)
+        return probe
+
+    yield open_probe
+    for probe in opened:
+        await probe.__aexit__(None, None, None)

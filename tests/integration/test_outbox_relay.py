@@ -1,0 +1,141 @@
+"""The outbox on a real PostgreSQL and a real Kafka broker."""
+
+import asyncio
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import asyncpg
+
+from q2c_messaging import inbox
+from q2c_messaging.catalog import parse_catalog
+from q2c_messaging.outbox import Outbox, OutboxRelay, UnauthorisedWrite
+from q2c_messaging.producer import make_producer
+
+from ..conftest import create_topic
+
+RELAY = Path(__file__).with_name("relay_process.py")
+KEYS = 40
+BATCH = 250
+
+
+def _catalog(topic: str):  # type: ignore[no-untyped-def]
+    return parse_catalog({"topics": {topic: {"partitions": 3, "writers": ["it"]}}})
+
+
+async def _fill_outbox(pool: asyncpg.Pool, topic: str, total: int) -> None:
+    """`total` messages over KEYS keys, numbered per key, in transactions of 1000."""
+    catalog = _catalog(topic)
+    for start in range(0, total, 1000):
+        async with pool.acquire() as conn, conn.transaction():
+            outbox = Outbox(conn, "it", catalog)
+            for n in range(start, min(start + 1000, total)):
+                key = f"doc-{n % KEYS}"
+                await outbox.append(topic, key, f'{{"n": {n}, "seq": {n // KEYS}}}'.encode(),
+                                    message_id=f"m-{n}", type="it.happened")
+
+
+async def _outbox_size(pool: asyncpg.Pool) -> int:
+    return await pool.fetchval("SELECT count(*) FROM outbox")
+
+
+def _start_relay(dsn: str, bootstrap: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, str(RELAY), dsn, bootstrap, str(BATCH)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+async def test_relay_killed_mid_batch_loses_nothing_and_dedupes(scratch_db, scratch_pool, bootstrap, probe_factory):
+    pool = scratch_pool
+    # Given 20 000 messages waiting in the outbox
+    total = 20_000
+    topic = await create_topic(bootstrap)
+    probe = await probe_factory(topic)
+    await _fill_outbox(pool, topic, total)
+
+    # When the relay is SIGKILLed after publishing a batch but before marking it sent:
+    # a SHARE lock held by the test lets the relay read and publish, but blocks its DELETE.
+    blocker = await pool.acquire()
+    blocking = blocker.transaction()
+    await blocking.start()
+    await blocker.execute("LOCK TABLE outbox IN SHARE MODE")
+    relay = _start_relay(scratch_db, bootstrap)
+    await probe.wait_for(topic, count=BATCH, timeout=60)
+    await asyncio.sleep(0.5)
+    relay.kill()
+    relay.wait()
+    await blocking.rollback()
+    await pool.release(blocker)
+    published_before_crash = len(probe.records)
+    assert published_before_crash == BATCH, "the relay publishes one batch, then waits to mark it"
+    assert await _outbox_size(pool) == total, "nothing was marked sent"
+
+    # and a new relay takes over
+    relay = _start_relay(scratch_db, bootstrap)
+    try:
+        for _ in range(600):
+            if await _outbox_size(pool) == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert await _outbox_size(pool) == 0
+        records = await probe.wait_for(topic, count=total + BATCH, timeout=60)
+    finally:
+        relay.kill()
+        relay.wait()
+
+    # Then every message is on the topic, in order per key (first deliveries)...
+    ids = [r.headers["message_id"] for r in records]
+    assert set(ids) == {f"m-{n}" for n in range(total)}
+    seen: set[str] = set()
+    last_seq: dict[str, int] = defaultdict(lambda: -1)
+    for record in records:
+        if record.headers["message_id"] in seen:
+            continue
+        seen.add(record.headers["message_id"])
+        assert record.value["seq"] > last_seq[record.key], f"order broken for {record.key}"
+        last_seq[record.key] = record.value["seq"]
+    # ...and a consumer that dedupes with the inbox handles each exactly once.
+    handled = 0
+    async with pool.acquire() as conn:
+        for record in records:
+            handled += await inbox.claim(conn, "deduping-consumer", record.headers["message_id"])
+    assert handled == total
+    # The batch in flight at the crash was published again, and only that batch.
+    assert len(records) - total == BATCH
+
+
+async def test_relay_publishes_headers_and_keys(scratch_db, scratch_pool, bootstrap, probe_factory):
+    pool = scratch_pool
+    topic = await create_topic(bootstrap)
+    probe = await probe_factory(topic)
+    async with pool.acquire() as conn, conn.transaction():
+        outbox = Outbox(conn, "it", _catalog(topic), correlation_id="flow-1", causation_id="cmd-1")
+        await outbox.append(topic, "F-000001", b'{"hello": "world"}', message_id="m-1", type="it.said")
+    producer = make_producer(bootstrap, "it")
+    await producer.start()
+    relay = OutboxRelay(pool, producer, listen_dsn=scratch_db, poll_interval=5.0)
+    await relay.start()
+    try:
+        # NOTIFY wakes the relay long before its 5 s poll.
+        [record] = await probe.wait_for(topic, timeout=4)
+        await relay.stop()  # lets the batch finish: the row is deleted, not left to republish
+    finally:
+        await relay.stop()
+        await producer.stop()
+    assert record.key == "F-000001"
+    assert record.value == {"hello": "world"}
+    assert record.headers == {"message_id": "m-1", "type": "it.said", "producer": "it",
+                              "correlation_id": "flow-1", "causation_id": "cmd-1"}
+    assert await _outbox_size(pool) == 0
+
+
+async def test_outbox_refuses_a_topic_the_service_may_not_write(scratch_pool):
+    pool = scratch_pool
+    catalog = parse_catalog({"topics": {"owned.elsewhere": {"writers": ["someone-else"]}}})
+    async with pool.acquire() as conn, conn.transaction():
+        try:
+            await Outbox(conn, "it", catalog).append("owned.elsewhere", "k", b"{}", message_id="m", type="a.b")
+        except UnauthorisedWrite as exc:
+            assert "it may not write owned.elsewhere" in str(exc)
+        else:
+            raise AssertionError("the write was not refused")
