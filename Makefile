@@ -34,6 +34,7 @@ demo: up
 # Every test. Integration and e2e tests start their own stack (other ports, state in
 # .q2c/test) and stop it at the end; a stack started by `make up` is left alone.
 test: setup
+	$(RUN) ruff check --quiet .
 	$(RUN) pytest
 
 test-unit: setup

@@ -64,9 +64,9 @@ async def scratch_pool(scratch_db: str) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
-async def create_topic(bootstrap: str, partitions: int = 3) -> str:
+async def create_topic(bootstrap: str, partitions: int = 3, name: str | None = None) -> str:
     """A fresh topic for one test (broker auto-creation is off)."""
-    name = f"it.{uuid4().hex[:12]}"
+    name = name or f"it.{uuid4().hex[:12]}"
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

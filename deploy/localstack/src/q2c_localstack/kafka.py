@@ -166,3 +166,7 @@ async def _create_topics(bootstrap: str, specs: list) -> list[str]:  # type: ign
 
 def stop(config: StackConfig) -> bool:
     return processes.stop(config.run_dir, NAME, timeout=30)
+
+
+def is_running(config: StackConfig) -> bool:
+    return processes.running_pid(config.run_dir, NAME) is not None

@@ -174,11 +174,11 @@ async def _ping(dsn: str) -> None:
 
 def provision(config: StackConfig) -> dict[str, str]:
     """One database and one role per service (idempotent); return each service's DSN."""
-    asyncio.run(_provision(config))
+    asyncio.run(provision_async(config))
     return {s.name: service_dsn(config, s) for s in config.services}
 
 
-async def _provision(config: StackConfig) -> None:
+async def provision_async(config: StackConfig) -> None:
     passwords = _secrets(config)
     conn = await asyncpg.connect(admin_dsn(config))
     try:
@@ -214,3 +214,7 @@ def stop(config: StackConfig) -> bool:
     subprocess.run([str(_bin("pg_ctl")), "-D", str(data), "-m", "fast", "-w", "stop"],
                    capture_output=True, text=True, timeout=60, **_run_as())  # type: ignore[arg-type]
     return True
+
+
+def is_running(config: StackConfig) -> bool:
+    return _server_running(_home(config) / "data")

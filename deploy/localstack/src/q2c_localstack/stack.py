@@ -40,10 +40,17 @@ def down(config: StackConfig, say: Say = print) -> None:
 
 
 def status(config: StackConfig, say: Say = print) -> None:
-    from . import processes
+    def state(running: bool) -> str:
+        return "running" if running else "stopped"
 
     say(f"home: {config.home}")
-    say(f"kafka: {'external ' + config.kafka_bootstrap if config.external_kafka else ('running' if processes.running_pid(config.run_dir, kafka.NAME) else 'stopped')}")
-    say(f"postgres: {'external' if config.external_pg_admin else ('running' if postgres._server_running(config.home / 'postgres' / 'data') else 'stopped')}")
+    if config.external_kafka:
+        say(f"kafka: external {config.kafka_bootstrap}")
+    else:
+        say(f"kafka: {state(kafka.is_running(config))} ({config.kafka_bootstrap})")
+    if config.external_pg_admin:
+        say("postgres: external")
+    else:
+        say(f"postgres: {state(postgres.is_running(config))} (127.0.0.1:{config.pg_port})")
     for service in config.services:
-        say(f"{service.name}: {'running' if services.is_running(config, service) else 'stopped'}")
+        say(f"{service.name}: {state(services.is_running(config, service))}")

@@ -1,0 +1,168 @@
+"""The consumer recipe (inbox, dead letters, retries, commit after the database) on a real
+broker and database, through a throwaway service built on the same ServiceRuntime as the
+real services."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import uuid4
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import BaseModel
+
+from q2c_contracts.topics import dead_letter_topic
+from q2c_messaging.catalog import parse_catalog
+from q2c_messaging.consumer import Handling, Route
+from q2c_messaging.runtime import ServiceRuntime
+from q2c_messaging.settings import RuntimeSettings
+
+from ..conftest import create_topic
+
+
+class Ping(BaseModel):
+    message_id: str
+    n: int
+    explode: bool = False
+
+
+@dataclass
+class ServiceUnderTest:
+    name: str
+    inbound: str
+    outbound: str
+    runtime: ServiceRuntime
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.runtime.pool  # a restart opens a new pool
+
+    async def effects(self, message_id: str) -> int:
+        return await self.pool.fetchval("SELECT count(*) FROM effect WHERE message_id = $1", message_id)
+
+
+async def _handle(handling: Handling[Ping]) -> None:
+    ping = handling.message
+    await handling.conn.execute("INSERT INTO effect (message_id, n) VALUES ($1, $2)", ping.message_id, ping.n)
+    if ping.explode:
+        raise RuntimeError(f"ping {ping.n} cannot be handled")
+    await handling.outbox.append(TOPICS["out"], handling.source.key.decode(), b'{"pong": true}',
+                                 message_id=str(uuid4()), type="it.ponged")
+
+
+TOPICS: dict[str, str] = {}
+
+
+def _build(name: str, inbound: str, outbound: str, db: str, bootstrap: str, migrations: Path) -> ServiceRuntime:
+    catalog = parse_catalog({
+        "services": [name],
+        "topics": {
+            inbound: {"partitions": 1, "writers": ["tests"], "consumers": [name]},
+            outbound: {"partitions": 1, "writers": [name]},
+        },
+    })
+    runtime = ServiceRuntime(
+        name, migrations, catalog=catalog,
+        settings=RuntimeSettings(db_url=db, kafka_bootstrap=bootstrap, relay_poll_interval=0.2),
+    )
+    runtime.route(Route(topic=inbound, parse=Ping.model_validate, message_id=lambda p: p.message_id,
+                        handle=_handle))
+    return runtime
+
+
+@pytest.fixture
+async def service(scratch_db: str, bootstrap: str, tmp_path: Path) -> AsyncIterator[ServiceUnderTest]:
+    name = f"it-svc-{uuid4().hex[:8]}"
+    inbound = await create_topic(bootstrap, partitions=1)
+    await create_topic(bootstrap, partitions=1, name=dead_letter_topic(inbound))
+    outbound = await create_topic(bootstrap, partitions=1)
+    TOPICS["out"] = outbound
+    (tmp_path / "0001_effect.sql").write_text(
+        "CREATE TABLE effect (id bigserial PRIMARY KEY, message_id text NOT NULL, n integer NOT NULL)")
+    runtime = _build(name, inbound, outbound, scratch_db, bootstrap, tmp_path)
+    async with runtime.app:
+        yield ServiceUnderTest(name, inbound, outbound, runtime)
+
+
+async def test_redelivered_message_changes_nothing(service: ServiceUnderTest, probe_factory) -> None:
+    probe = await probe_factory(service.outbound)
+    # Given one message delivered three times (same message id)
+    for _ in range(3):
+        await probe.publish(service.inbound, "doc-1", {"message_id": "m-1", "n": 1})
+    await probe.publish(service.inbound, "doc-1", {"message_id": "m-2", "n": 2})
+    # Then it is handled once: one effect, one outgoing message
+    await probe.wait_for(service.outbound, count=2)
+    await probe.settle(1.5)
+    assert await service.effects("m-1") == 1
+    assert await service.effects("m-2") == 1
+    assert len(probe.matching(service.outbound, lambda r: r.headers["causation_id"] == "m-1")) == 1
+
+
+async def test_reconsuming_the_whole_partition_changes_nothing(service: ServiceUnderTest, probe_factory,
+                                                               bootstrap: str) -> None:
+    probe = await probe_factory(service.outbound)
+    for n in range(5):
+        await probe.publish(service.inbound, "doc-1", {"message_id": f"r-{n}", "n": n})
+    await probe.wait_for(service.outbound, count=5)
+    # When the service stops and its group's offset is rewound to the start (a redelivery
+    # of everything, as after a crash between the database commit and the offset commit)
+    await service.runtime.app.stop()
+    rewinder = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=service.name, enable_auto_commit=False)
+    await rewinder.start()
+    tp = TopicPartition(service.inbound, 0)
+    rewinder.assign([tp])
+    await rewinder.commit({tp: 0})
+    await rewinder.stop()
+    await service.runtime.app.start()
+    await probe.settle(3.0)
+    # Then nothing is handled twice
+    for n in range(5):
+        assert await service.effects(f"r-{n}") == 1
+    assert len(probe.matching(service.outbound)) == 5
+
+
+async def test_poison_messages_go_to_the_dlq_and_the_partition_keeps_flowing(service: ServiceUnderTest,
+                                                                            probe_factory) -> None:
+    dlq = dead_letter_topic(service.inbound)
+    probe = await probe_factory(service.outbound, dlq)
+    poison = [b"not json at all", b'{"n": 1}', b"[1, 2]", b'{"message_id": "p", "n": "many"}']
+    await probe.publish(service.inbound, "doc-9", {"message_id": "before", "n": 0})
+    for raw in poison:
+        await probe.publish(service.inbound, "doc-9", raw)
+    await probe.publish(service.inbound, "doc-9", {"message_id": "after", "n": 1})
+
+    letters = await probe.wait_for(dlq, count=len(poison))
+    await probe.wait_for(service.outbound, count=2)
+    assert await service.effects("before") == 1
+    assert await service.effects("after") == 1
+    assert [letter.raw for letter in letters] == poison
+    for offset, letter in enumerate(letters, start=1):
+        assert letter.key == "doc-9"
+        assert set(letter.headers) == {"error.code", "error.text", "source.topic", "source.partition",
+                                       "source.offset"}
+        assert letter.headers["source.topic"] == service.inbound
+        assert letter.headers["source.partition"] == "0"
+        assert letter.headers["source.offset"] == str(offset)
+        assert letter.headers["error.text"]
+    assert [letter.headers["error.code"] for letter in letters] == [
+        "message.not-json", "message.invalid", "message.not-json", "message.invalid"]
+    assert "n: Input should be a valid integer" in letters[3].headers["error.text"]
+    assert "message_id: Field required" in letters[1].headers["error.text"]
+
+
+async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(service: ServiceUnderTest,
+                                                                          probe_factory) -> None:
+    dlq = dead_letter_topic(service.inbound)
+    probe = await probe_factory(service.outbound, dlq)
+    await probe.publish(service.inbound, "doc-5", {"message_id": "x", "n": 7, "explode": True})
+    await probe.publish(service.inbound, "doc-5", {"message_id": "y", "n": 8})
+    [letter] = await probe.wait_for(dlq)
+    await probe.wait_for(service.outbound)
+    assert letter.headers["error.code"] == "handler.failed"
+    assert "ping 7 cannot be handled" in letter.headers["error.text"]
+    # Each attempt was rolled back whole; the inbox did not keep the failed message id.
+    assert await service.effects("x") == 0
+    assert await service.pool.fetchval(
+        "SELECT count(*) FROM inbox WHERE consumer = $1 AND message_id = 'x'", service.name) == 0
+    assert await service.effects("y") == 1
