@@ -40,8 +40,8 @@ test: setup
 test-unit: setup
 	$(RUN) pytest -m unit
 
-bench: setup
-	$(RUN) python -m q2c_bench
+bench: up
+	$(RUN) python -m q2c_localstack bench
 
 lint: setup
 	$(RUN) ruff check .

@@ -11,7 +11,7 @@ from .config import StackConfig, StackError
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="q2c_localstack")
-    parser.add_argument("command", choices=["up", "down", "status", "demo"])
+    parser.add_argument("command", choices=["up", "down", "status", "demo", "bench"])
     args = parser.parse_args()
     # The broker is expected to refuse connections while it starts; say so once, not per try.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
@@ -24,10 +24,14 @@ def main() -> int:
             stack.down(config)
         elif args.command == "status":
             stack.status(config)
-        else:
+        elif args.command == "demo":
             from .demo import run_demo
 
             run_demo(config)
+        else:
+            from .bench import run_bench
+
+            run_bench(config)
     except StackError as exc:
         print(f"q2c: {exc}", file=sys.stderr)
         return 1

@@ -104,6 +104,15 @@ class TopicProbe:
             headers=[(k, v.encode()) for k, v in (headers or {}).items()],
         )
 
+    async def publish_many(self, messages: list[tuple[str, str | None, Any]]) -> None:
+        """Publish (topic, key, value) messages with all sends in flight at once."""
+        assert self._producer
+        deliveries = [
+            await self._producer.send(topic, json.dumps(value).encode(), key=key.encode() if key else None)
+            for topic, key, value in messages
+        ]
+        await asyncio.gather(*deliveries)
+
     def matching(self, topic: str, predicate: Predicate = lambda r: True) -> list[Record]:
         return [r for r in self.records if r.topic == topic and predicate(r)]
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import asyncpg
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from q2c_contracts.codec import NotAJsonObject, decode_object
@@ -37,6 +38,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
+    KafkaError,  # the dead-letter producer could not reach the broker
 )
 
 

@@ -1,0 +1,159 @@
+"""`make bench`: figures, not assertions (timed tests flake on shared machines).
+
+1. Outbox relay: rows already committed in the outbox → acknowledged by Kafka, messages/s.
+2. Feature-state, end to end through the running stack: commands published to
+   `scm.feature.commands` → results read from `scm.command.results`: throughput and latency.
+3. Resident memory of each process of the stack after the runs.
+"""
+
+import asyncio
+import statistics
+import time
+from pathlib import Path
+from uuid import uuid4
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from q2c_messaging.catalog import parse_catalog
+from q2c_messaging.outbox import Outbox, OutboxRelay
+from q2c_messaging.producer import make_producer
+from q2c_messaging.runtime import MESSAGING_MIGRATIONS
+from q2c_observability import configure_logging
+from q2c_persistence import apply_migrations, create_pool, load_migrations
+
+from . import postgres, processes
+from .config import StackConfig
+from .probe import TopicProbe
+
+RELAY_MESSAGES = 50_000
+COMMANDS = 3_000
+FEATURE_DEFAULTS = {"IntegrateQuotationLifecycle": True, "DefaultQuotationOwnership": True,
+                    "UseMessageProcessor": False, "PriceMaster": False, "CopyQuotationDataToSalesOrders": True}
+
+
+def run_bench(config: StackConfig) -> None:
+    configure_logging("bench", "WARNING")
+    asyncio.run(_bench(config))
+
+
+async def _bench(config: StackConfig) -> None:
+    print(f"q2c bench against {config.kafka_bootstrap} (2 cores shared by Kafka, PostgreSQL and the services)")
+    await _bench_relay(config)
+    await _bench_feature_commands(config)
+    _report_memory(config)
+
+
+async def _bench_relay(config: StackConfig) -> None:
+    topic = f"bench.relay.{uuid4().hex[:8]}"
+    database = f"q2c_bench_{uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka_bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 6, 1)])
+    db_admin = await asyncpg.connect(postgres.admin_dsn(config))
+    await db_admin.execute(f'CREATE DATABASE "{database}"')
+    dsn = postgres.admin_dsn(config, database)
+    pool = await create_pool(dsn)
+    try:
+        await apply_migrations(pool, load_migrations("messaging", MESSAGING_MIGRATIONS))
+        catalog = parse_catalog({"topics": {topic: {"partitions": 6, "writers": ["bench"]}}})
+        payload = b'{"SALESQUOTATIONNUMBER": "F-000001", "SALESQUOTATIONSTATUS": "sent", "lines": []}'
+        started = time.perf_counter()
+        for chunk in range(0, RELAY_MESSAGES, 5_000):
+            async with pool.acquire() as conn, conn.transaction():
+                outbox = Outbox(conn, "bench", catalog)
+                for n in range(chunk, chunk + 5_000):
+                    await outbox.append(topic, f"F-{n % 1000:06d}", payload, message_id=f"m-{n}", type="bench.x")
+        written = time.perf_counter() - started
+
+        producer = make_producer(config.kafka_bootstrap, "bench-relay")
+        await producer.start()
+        relay = OutboxRelay(pool, producer, batch_size=500)
+        started = time.perf_counter()
+        while await relay.publish_batch():
+            pass
+        relayed = time.perf_counter() - started
+        await producer.stop()
+        print(f"\noutbox relay: {RELAY_MESSAGES} messages ({len(payload)} B, 1000 keys, 6 partitions)")
+        print(f"  append to outbox in the business transaction: {RELAY_MESSAGES / written:,.0f} msg/s")
+        print(f"  relay to Kafka (acks=all, idempotent, batches of 500): {RELAY_MESSAGES / relayed:,.0f} msg/s "
+              f"({relayed:.2f} s)")
+    finally:
+        await pool.close()
+        await db_admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+        await db_admin.close()
+        await admin.delete_topics([topic])
+        await admin.close()
+
+
+async def _bench_feature_commands(config: StackConfig) -> None:
+    names = list(FEATURE_DEFAULTS)
+    async with TopicProbe(config.kafka_bootstrap, ["scm.command.results"]) as probe:
+        commands = []
+        for n in range(COMMANDS):
+            name = names[n % len(names)]
+            last_round = n >= COMMANDS - len(names)
+            enabled = FEATURE_DEFAULTS[name] if last_round else bool(n % 2)  # ends on the defaults
+            commands.append({"command_id": str(uuid4()), "type": "feature.set", "target": name,
+                             "user": {"name": "bench", "privileges": []},
+                             "data": {"feature": name, "enabled": enabled}})
+        ids = {c["command_id"] for c in commands}
+        started = time.perf_counter()
+        await probe.publish_many([("scm.feature.commands", c["target"], c) for c in commands])
+        published = time.perf_counter() - started
+        results = await probe.wait_for("scm.command.results", lambda r: r.key in ids, count=COMMANDS, timeout=300)
+        elapsed = time.perf_counter() - started
+    arrival = {}
+    for record in results:
+        arrival.setdefault(record.key, record)
+    accepted = sum(1 for r in arrival.values() if r.value["outcome"] == "accepted")
+    print(f"\nfeature-state, end to end: {COMMANDS} feature.set commands over {len(names)} keys")
+    print(f"  throughput: {COMMANDS / elapsed:,.0f} commands/s (first publish → every result read, {elapsed:.2f} s; "
+          f"publishing took {published:.2f} s)")
+    print(f"  accepted: {accepted}/{COMMANDS}; results per command: exactly 1 = "
+          f"{len(results) == len(arrival) == COMMANDS}")
+    await _latency(config)
+
+
+async def _latency(config: StackConfig, samples: int = 50) -> None:
+    """One command at a time, so latency is not queueing behind a burst."""
+    latencies = []
+    async with TopicProbe(config.kafka_bootstrap, ["scm.command.results"]) as probe:
+        for n in range(samples):
+            name = "PriceMaster"
+            command = {"command_id": str(uuid4()), "type": "feature.set", "target": name,
+                       "data": {"feature": name, "enabled": n % 2 == 1 and n != samples - 1}}
+            started = time.perf_counter()
+            await probe.publish("scm.feature.commands", name, command)
+            await probe.wait_for("scm.command.results", lambda r, c=command: r.key == c["command_id"])
+            latencies.append((time.perf_counter() - started) * 1000)
+    latencies.sort()
+    print(f"  latency, one command at a time ({samples} samples): p50 {statistics.median(latencies):.0f} ms, "
+          f"p95 {latencies[int(samples * 0.95) - 1]:.0f} ms, max {latencies[-1]:.0f} ms")
+
+
+def _report_memory(config: StackConfig) -> None:
+    print("\nresident memory after the runs:")
+    for pidfile in sorted(config.run_dir.glob("*.pid")):
+        name = pidfile.stem
+        pid = processes.running_pid(config.run_dir, name)
+        if pid:
+            print(f"  {name:<24} {_rss_mib(pid):7.1f} MiB")
+    pg_pid = _postmaster_pid(config)
+    if pg_pid:
+        print(f"  {'postgres (postmaster)':<24} {_rss_mib(pg_pid):7.1f} MiB")
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _postmaster_pid(config: StackConfig) -> int | None:
+    pid_file = config.home / "postgres" / "data" / "postmaster.pid"
+    try:
+        return int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
