@@ -7,7 +7,8 @@ With Q2C_DATABASE_URL (an admin DSN) no server is started: the same databases an
 are provisioned on that server."""
 
 import asyncio
-import json
+import hashlib
+import hmac
 import os
 import pwd
 import secrets
@@ -36,18 +37,22 @@ def _home(config: StackConfig) -> Path:
     return config.home / "postgres"
 
 
-def _secrets(config: StackConfig) -> dict[str, str]:
-    """Passwords of the admin and of each service role, made once per stack home."""
-    path = _home(config) / "secrets.json"
-    stored = json.loads(path.read_text()) if path.exists() else {}
-    wanted = ["postgres", *[s.database for s in config.services]]
-    if any(name not in stored for name in wanted):
-        for name in wanted:
-            stored.setdefault(name, secrets.token_urlsafe(18))
+def _admin_password(config: StackConfig) -> str:
+    """The local server's superuser password, made once per stack home."""
+    path = _home(config) / "admin-password"
+    if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(stored, indent=1))
+        path.write_text(secrets.token_urlsafe(24))
         path.chmod(0o600)
-    return stored
+    return path.read_text().strip()
+
+
+def _role_password(config: StackConfig, role: str) -> str:
+    """Derived from the admin credentials, so every stack home that manages the same server
+    (a second checkout pointed at it with Q2C_DATABASE_URL, say) agrees on the role passwords
+    and never resets another's."""
+    admin_secret = config.external_pg_admin or _admin_password(config)
+    return hmac.new(admin_secret.encode(), role.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _run_as() -> dict[str, object]:
@@ -82,12 +87,12 @@ def admin_dsn(config: StackConfig, database: str = "postgres") -> str:
     if config.external_pg_admin:
         parts = urlsplit(config.external_pg_admin)
         return parts._replace(path=f"/{database}").geturl()
-    password = quote(_secrets(config)["postgres"], safe="")
+    password = quote(_admin_password(config), safe="")
     return f"postgresql://postgres:{password}@127.0.0.1:{config.pg_port}/{database}"
 
 
 def service_dsn(config: StackConfig, service: ServiceSpec) -> str:
-    password = quote(_secrets(config)[service.database], safe="")
+    password = _role_password(config, service.database)
     if config.external_pg_admin:
         parts = urlsplit(config.external_pg_admin)
         host, port = parts.hostname or "127.0.0.1", parts.port or 5432
@@ -107,7 +112,7 @@ def start(config: StackConfig) -> str:
         data.mkdir(parents=True, exist_ok=True)
         _give_to_system_user(data)
         pwfile = _home(config) / "admin.pw"
-        pwfile.write_text(_secrets(config)["postgres"])
+        pwfile.write_text(_admin_password(config))
         if run_as:
             os.chown(pwfile, pwd.getpwnam(SYSTEM_USER).pw_uid, -1)
         try:
@@ -179,13 +184,12 @@ def provision(config: StackConfig) -> dict[str, str]:
 
 
 async def provision_async(config: StackConfig) -> None:
-    passwords = _secrets(config)
     conn = await asyncpg.connect(admin_dsn(config))
     try:
         for service in config.services:
             role = database = service.database
             ident = _ident(role)
-            literal = "'" + passwords[role].replace("'", "''") + "'"
+            literal = "'" + _role_password(config, role) + "'"  # hex digits only
             if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
                 await conn.execute(f"CREATE ROLE {ident} LOGIN PASSWORD {literal}")
             else:

@@ -19,6 +19,7 @@ from q2c_contracts.codec import NotAJsonObject, decode_object
 from q2c_observability import bind_message_context, get_logger
 
 from . import dead_letters as dl
+from . import headers as h
 from . import inbox
 from .catalog import TopicCatalog
 from .dead_letters import DeadLetters, SourceRecord
@@ -107,8 +108,12 @@ class MessageProcessor(Generic[M]):
             return "dead-lettered"
 
         message_id = self.route.message_id(message)
-        correlation_id = self.route.correlation_id(message) or message_id
-        bind_message_context(message_id=message_id, correlation_id=correlation_id)
+        # A flow keeps one correlation id across services: from the message, else from the
+        # headers q2c puts on what it publishes, else this message starts the flow.
+        correlation_id = (self.route.correlation_id(message) or source.headers.get(h.CORRELATION_ID)
+                          or message_id)
+        bind_message_context(message_id=message_id, correlation_id=correlation_id,
+                             causation_id=source.headers.get(h.CAUSATION_ID))
         for attempt in range(1, self.attempts + 1):
             try:
                 return await self._handle_once(message, message_id, correlation_id, source)

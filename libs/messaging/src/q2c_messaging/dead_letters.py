@@ -1,7 +1,7 @@
 """Invalid messages go to `<topic>.dlq` with their original key and value and the error
 headers of CONTRACT.md §0, so the partition keeps flowing and nothing is dropped."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 
@@ -25,6 +25,8 @@ class SourceRecord:
     offset: int
     key: bytes | None
     value: bytes | None
+    # The record's own headers (ids of the flow); never copied onto a dead letter.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class DeadLetters:

@@ -19,6 +19,7 @@ from faststream.kafka.annotations import KafkaMessage
 from q2c_observability import configure_logging, get_logger
 from q2c_persistence import MigrationSet, apply_migrations, create_pool, load_migrations
 
+from . import headers
 from .catalog import TopicCatalog, load_catalog
 from .consumer import TRANSIENT_ERRORS, MessageProcessor, Route
 from .dead_letters import DeadLetters, SourceRecord
@@ -82,7 +83,8 @@ class ServiceRuntime:
 
         async def on_record(msg: KafkaMessage) -> None:
             record = msg.raw_message
-            source = SourceRecord(record.topic, record.partition, record.offset, record.key, record.value)
+            source = SourceRecord(record.topic, record.partition, record.offset, record.key, record.value,
+                                  headers.from_kafka(record.headers))
             try:
                 await self._processors[route.topic].process(source)
             except TRANSIENT_ERRORS as exc:
