@@ -14,3 +14,9 @@ DLQ_SUFFIX = ".dlq"
 
 def dead_letter_topic(topic: str) -> str:
     return topic + DLQ_SUFFIX
+
+# Internal topics (docs/quote-lifecycle.md): <owner>.<stream>.
+QUOTE_SALES_COMMANDS = "quote.sales-commands"
+QUOTE_SALES_RESULTS = "quote.sales-results"
+OWNERSHIP_REQUESTS = "ownership.requests"
+OWNERSHIP_DECISIONS = "ownership.decisions"

@@ -13,9 +13,10 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 from aiokafka.errors import KafkaError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from q2c_contracts.codec import NotAJsonObject, decode_object
+from q2c_contracts.envelope import Envelope
 from q2c_observability import bind_message_context, get_logger
 
 from . import dead_letters as dl
@@ -64,6 +65,40 @@ class Route(Generic[M]):
     correlation_id: Callable[[M], str | None] = lambda _m: None
 
 
+class ContractViolation(ValueError):
+    """The message is well-formed JSON but not what this topic carries (dead-lettered)."""
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Typed(Generic[P]):
+    """An internal message: its envelope and its payload, parsed into the model of its type."""
+
+    envelope: Envelope
+    payload: P
+
+
+def envelope_parser(payloads: dict[str, type[BaseModel]]) -> Callable[[dict[str, Any]], Typed[Any]]:
+    """Parse an Envelope whose `type` is one of `payloads`, and its payload with that model."""
+
+    def parse(raw: dict[str, Any]) -> Typed[Any]:
+        envelope = Envelope.model_validate(raw)
+        model = payloads.get(envelope.type)
+        if model is None:
+            raise ContractViolation(f"type: {envelope.type!r} is not carried here; expected one of {sorted(payloads)}")
+        return Typed(envelope, model.model_validate(envelope.payload))
+
+    return parse
+
+
+def envelope_route(topic: str, payloads: dict[str, type[BaseModel]],
+                   handle: Callable[[Handling[Typed[Any]]], Awaitable[None]]) -> Route[Typed[Any]]:
+    return Route(topic=topic, parse=envelope_parser(payloads), message_id=lambda m: m.envelope.message_id,
+                 handle=handle, correlation_id=lambda m: m.envelope.correlation_id)
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors():
@@ -105,6 +140,9 @@ class MessageProcessor(Generic[M]):
             return "dead-lettered"
         except ValidationError as exc:
             await self.dead_letters.send(source, dl.INVALID, describe_validation_error(exc))
+            return "dead-lettered"
+        except ContractViolation as exc:
+            await self.dead_letters.send(source, dl.INVALID, str(exc))
             return "dead-lettered"
 
         message_id = self.route.message_id(message)

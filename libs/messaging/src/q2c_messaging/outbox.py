@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 
 from q2c_contracts.codec import encode
+from q2c_contracts.envelope import Envelope, SourceSystem
 from q2c_observability import get_logger
 
 from . import headers as h
@@ -62,6 +63,18 @@ class Outbox:
             "INSERT INTO outbox (topic, key, value, headers) VALUES ($1, $2, $3, $4)",
             topic, key, value, {k: v for k, v in record_headers.items() if v is not None},
         )
+
+
+    async def append_envelope(
+        self, topic: str, key: str, type: str, payload: BaseModel, *, source_system: SourceSystem = "internal",
+    ) -> Envelope:
+        """An internal message: the payload in the Envelope, with this flow's ids."""
+        envelope = Envelope.new(
+            type=type, key=key, payload=payload.model_dump(mode="json"), producer=self.service,
+            source_system=source_system, causation_id=self.causation_id, correlation_id=self.correlation_id,
+        )
+        await self.append(topic, key, envelope, message_id=envelope.message_id, type=type)
+        return envelope
 
 
 class OutboxRelay:

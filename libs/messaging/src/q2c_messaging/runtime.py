@@ -23,7 +23,7 @@ from . import headers
 from .catalog import TopicCatalog, load_catalog
 from .consumer import TRANSIENT_ERRORS, MessageProcessor, Route
 from .dead_letters import DeadLetters, SourceRecord
-from .outbox import OutboxRelay
+from .outbox import Outbox, OutboxRelay
 from .producer import make_producer
 from .settings import RuntimeSettings
 
@@ -63,6 +63,8 @@ class ServiceRuntime:
         self._routes: list[Route[Any]] = []
         self._processors: dict[str, MessageProcessor[Any]] = {}
         self._startup_hooks: list[StartupHook] = []
+        self._background: list[Callable[[], Awaitable[None]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._pool: asyncpg.Pool | None = None
         # aiokafka objects need a running loop: they are made in _start.
         self._producer: AIOKafkaProducer | None = None
@@ -102,6 +104,15 @@ class ServiceRuntime:
             max_workers=min(self.settings.consumer_workers, spec.partitions),
         )(on_record)
 
+    def background(self, task: Callable[[], Awaitable[None]]) -> None:
+        """Run `task` for the life of the service (after start-up, cancelled at stop)."""
+        self._background.append(task)
+
+    def outbox(self, conn: asyncpg.Connection, *, causation_id: str | None = None,
+               correlation_id: str | None = None) -> Outbox:
+        """An outbox for work that is not the handling of a message (start-up, timers)."""
+        return Outbox(conn, self.service, self.catalog, correlation_id=correlation_id, causation_id=causation_id)
+
     def on_startup(self, hook: StartupHook) -> StartupHook:
         """Run after migrations, before consuming (seed data, publish initial state)."""
         self._startup_hooks.append(hook)
@@ -127,11 +138,15 @@ class ServiceRuntime:
         await self._relay.start()
         for hook in self._startup_hooks:
             await hook(self._pool)
+        self._tasks = [asyncio.create_task(task()) for task in self._background]
 
     async def _ready(self) -> None:
         log.info("service.ready", topics=[r.topic for r in self._routes])
 
     async def _stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._relay:
             await self._relay.stop()
         if self._producer:

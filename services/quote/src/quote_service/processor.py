@@ -1,0 +1,88 @@
+"""The message processor (DOMAIN.md §6): Queued messages become journals and links, each
+exactly once. A message is locked (`FOR UPDATE SKIP LOCKED`) and finished in the same
+transaction that applies it, so a crash or a second processor can never process it twice;
+a dependent message waits until its parent is Processed."""
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import asyncpg
+
+from q2c_contracts.quote import ProcessorMessageEvent
+from q2c_contracts.topics import SCM_PROCESSOR_EVENTS
+from q2c_messaging.outbox import Outbox
+from q2c_observability import get_logger
+
+from . import repository as repo
+from .answers import publish_quote
+from .domain import Quotation, with_journal
+
+log = get_logger(__name__)
+
+OutboxFor = Callable[[asyncpg.Connection, str], Outbox]  # (conn, causation id) → outbox
+
+JOURNAL_PREFIX = {"quotation": "QJ-", "confirmation": "QC-"}
+JOURNAL_SEQUENCE = {"quotation": "quotation-journal", "confirmation": "confirmation-journal"}
+
+
+class ProcessingFailed(RuntimeError):
+    pass
+
+
+async def create_journal(conn: asyncpg.Connection, quote: Quotation, journal_type: str) -> Quotation:
+    value = await repo.next_value(conn, JOURNAL_SEQUENCE[journal_type])
+    return with_journal(quote, f"{JOURNAL_PREFIX[journal_type]}{value:06d}", journal_type)
+
+
+async def publish_state(outbox: Outbox, row: asyncpg.Record | dict, state: str, error: str | None = None) -> None:  # type: ignore[type-arg]
+    event = ProcessorMessageEvent(message_id=row["message_id"], type=row["type"], document=row["document"],
+                                  state=state, depends_on=row["depends_on"], error=error)  # type: ignore[arg-type]
+    await outbox.append(SCM_PROCESSOR_EVENTS, row["message_id"], event, message_id=f"{row['message_id']}:{state}",
+                        type=f"processor.{state.lower()}")
+
+
+async def process_one(conn: asyncpg.Connection, outbox_for: OutboxFor) -> bool:
+    """Process the oldest ready message inside the caller's transaction; False if none."""
+    row = await repo.next_ready_message(conn)
+    if row is None:
+        return False
+    outbox = outbox_for(conn, row["message_id"])
+    try:
+        async with conn.transaction():  # a savepoint: a failure undoes only this message's work
+            await _apply(conn, outbox, row)
+    except Exception as exc:  # the message fails; its dependents keep waiting
+        error = str(exc) or type(exc).__name__
+        log.warning("processor.message_failed", message=row["message_id"], error=error)
+        await repo.finish_message(conn, row["message_id"], "Failed", error)
+        await publish_state(outbox, row, "Failed", error)
+        return True
+    await repo.finish_message(conn, row["message_id"], "Processed", None)
+    await publish_state(outbox, row, "Processed")
+    log.info("processor.message_processed", message=row["message_id"], type=row["type"])
+    return True
+
+
+async def process_all(conn: asyncpg.Connection, outbox_for: OutboxFor) -> int:
+    """`processor.run`: every message that is Queued and ready, dependents after parents."""
+    count = 0
+    while await process_one(conn, outbox_for):
+        count += 1
+    return count
+
+
+async def _apply(conn: asyncpg.Connection, outbox: Outbox, row: asyncpg.Record) -> None:
+    quote = await repo.load(conn, row["document"])
+    if quote is None:
+        raise ProcessingFailed(f"Quotation {row['document']} does not exist")
+    if row["type"] == "create-quotation-journal":
+        changed, event = await create_journal(conn, quote, "quotation"), "quote.journal-created"
+    elif row["type"] == "create-quotation-confirmation-journal":
+        changed, event = await create_journal(conn, quote, "confirmation"), "quote.confirmation-journal-created"
+    elif row["type"] == "link-sales-order":
+        order = row["sales_order_number"] or quote.generated_sales_order
+        changed, event = replace(quote, generated_sales_order=order), "quote.linked-to-sales-order"
+    else:
+        raise ProcessingFailed(f"unknown message type {row['type']}")
+    changed = replace(changed, version=quote.version + 1)
+    await repo.save(conn, changed)
+    await publish_quote(outbox, changed, event, caused_by=row["message_id"])

@@ -1,0 +1,229 @@
+"""Use cases of the quote service: commands from SCM users and from Sales, ownership
+decisions, feature changes. Each runs inside the consumer recipe's transaction."""
+
+from dataclasses import replace
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+
+from q2c_contracts.ownership import Issuer, OwnershipDecision, OwnershipRequest
+from q2c_contracts.quote import SalesQuoteCommand
+from q2c_contracts.scm import FeatureStateEvent, ScmCommand
+from q2c_contracts.topics import OWNERSHIP_REQUESTS
+from q2c_messaging.consumer import Handling, Typed
+from q2c_messaging.outbox import Outbox
+from q2c_observability import get_logger
+
+from . import domain, processor
+from . import repository as repo
+from .answers import Command, answer, publish_quote
+from .domain import InvalidCommand, Quotation
+
+log = get_logger(__name__)
+
+SERVICE = "quote"
+NOT_FOUND = "quote.not-found"
+DATA_EDITS = {
+    "quote.update": ("quote.updated", lambda q, d, f: domain.update_header(q, d)),
+    "quote.add-line": ("quote.line-added", domain.add_line),
+    "quote.update-line": ("quote.line-updated", domain.update_line),
+    "quote.delete-line": ("quote.line-deleted", lambda q, d, f: domain.delete_line(q, d)),
+}
+SCM_LIFECYCLE = set(domain.LIFECYCLE_TYPES) - {"quote.revise"}  # revise comes only from Sales
+
+
+class QuoteService:
+    """The handlers; `outbox_for` builds an outbox for processor work (its own causation)."""
+
+    def __init__(self, outbox_for: processor.OutboxFor, wake_processor: Any) -> None:
+        self.outbox_for = outbox_for
+        self.wake_processor = wake_processor
+
+    # --- entry points -------------------------------------------------------------------------
+
+    async def on_scm_command(self, handling: Handling[ScmCommand]) -> None:
+        """`scm.quote.commands` (inbox key: command_id)."""
+        c = handling.message
+        user = c.user
+        command = Command(c.command_id, c.type, c.target, "scm", user.name if user else None,
+                          tuple(user.privileges) if user else (), c.data)
+        await self.handle(handling.conn, handling.outbox, command)
+
+    async def on_sales_command(self, handling: Handling[Typed[SalesQuoteCommand]]) -> None:
+        """`quote.sales-commands` (inbox key: envelope message id), from the dual-write adapter."""
+        c = handling.message.payload
+        user = c.user
+        command = Command(c.command_id, c.type, c.target, "sales", user.name if user else None,
+                          tuple(user.privileges) if user else (), c.data)
+        await self.handle(handling.conn, handling.outbox, command)
+
+    async def on_feature(self, handling: Handling[FeatureStateEvent]) -> None:
+        """`scm.feature.events`: keep the copy the rules read."""
+        event = handling.message
+        await repo.store_feature(handling.conn, event.name, event.value)
+        if event.name in ("MessageProcessorRunning", "UseMessageProcessor"):
+            self.wake_processor()
+
+    # --- commands -----------------------------------------------------------------------------
+
+    async def handle(self, conn: asyncpg.Connection, outbox: Outbox, command: Command) -> None:
+        features = await repo.features(conn)
+        if command.issuer == "scm" and command.type == "processor.run":
+            count = await processor.process_all(conn, self.outbox_for)
+            log.info("processor.run", processed=count)
+            await answer(outbox, command, "accepted", target="processor")
+        elif command.type == "quote.create":
+            await self._create(conn, outbox, command, features)
+        elif command.type in DATA_EDITS:
+            await self._edit(conn, outbox, command, features)
+        elif command.type in SCM_LIFECYCLE or (command.issuer == "sales" and command.type in domain.LIFECYCLE_TYPES):
+            await self._ask_ownership(conn, outbox, command)
+        else:
+            known = sorted(["quote.create", *DATA_EDITS, *SCM_LIFECYCLE] + (
+                ["processor.run"] if command.issuer == "scm" else ["quote.revise"]))
+            await answer(outbox, command, "rejected", code=domain.COMMAND_INVALID,
+                         text=f"Unknown command type {command.type!r}; expected one of {', '.join(known)}")
+
+    async def _create(self, conn: asyncpg.Connection, outbox: Outbox, command: Command,
+                      features: domain.Features) -> None:
+        given = command.data.get("quotation_number") or (command.target if command.issuer == "sales" else None)
+        if given is not None and (not isinstance(given, str) or not given.strip()):
+            await answer(outbox, command, "rejected", code=domain.COMMAND_INVALID,
+                         text="data.quotation_number must be a non-empty text")
+            return
+        if given and await repo.exists(conn, given):
+            await answer(outbox, command, "rejected", **_code_text(domain.NUMBER_COLLISION), target=given)
+            return
+        number = given or await self._next_number(conn, features)
+        try:
+            quote = domain.new_quotation(number, command.issuer, command.data, features)
+        except InvalidCommand as exc:
+            await answer(outbox, command, "rejected", code=domain.COMMAND_INVALID, text=str(exc), target=number)
+            return
+        await repo.save(conn, quote)
+        await publish_quote(outbox, quote, "quote.created", command.command_id)
+        await answer(outbox, command, "accepted", target=number, quote=quote)
+
+    async def _next_number(self, conn: asyncpg.Connection, features: domain.Features) -> str:
+        """The next free number of the SCM sequence (a number taken by a Sales-created quote
+        is skipped, never reused)."""
+        while True:
+            number = domain.format_number(features.number_prefix, await repo.next_value(conn, "quotation"))
+            if not await repo.exists(conn, number):
+                return number
+
+    async def _edit(self, conn: asyncpg.Connection, outbox: Outbox, command: Command,
+                    features: domain.Features) -> None:
+        quote = await self._existing(conn, outbox, command)
+        if quote is None:
+            return
+        refusal = domain.edit_refusal(quote, command.issuer, features)
+        if refusal:
+            await answer(outbox, command, "rejected", **_code_text(refusal), quote=quote)
+            return
+        event_type, edit = DATA_EDITS[command.type]
+        try:
+            changed = edit(quote, command.data, features)
+        except InvalidCommand as exc:
+            await answer(outbox, command, "rejected", code=domain.COMMAND_INVALID, text=str(exc), quote=quote)
+            return
+        changed = replace(changed, version=quote.version + 1)
+        await repo.save(conn, changed)
+        await publish_quote(outbox, changed, event_type, command.command_id)
+        await answer(outbox, command, "accepted", quote=changed)
+
+    async def _existing(self, conn: asyncpg.Connection, outbox: Outbox, command: Command) -> Quotation | None:
+        quote = await repo.load(conn, command.target) if command.target else None
+        if quote is None:
+            await answer(outbox, command, "rejected", code=NOT_FOUND,
+                         text=f"Quotation {command.target} does not exist")
+        return quote
+
+    # --- lifecycle: ask the ownership service, apply its approval ------------------------------
+
+    async def _ask_ownership(self, conn: asyncpg.Connection, outbox: Outbox, command: Command) -> None:
+        quote = await self._existing(conn, outbox, command)
+        if quote is None:
+            return
+        request_id = str(uuid4())
+        await repo.add_pending(conn, command_id=command.command_id, number=quote.number, type=command.type,
+                               action=domain.LIFECYCLE_TYPES[command.type], issuer=command.issuer,
+                               user=command.user, privileges=list(command.privileges), data=command.data,
+                               request_id=request_id, version=quote.version)
+        await _request_decision(outbox, request_id, command, quote)
+
+    async def on_decision(self, handling: Handling[Typed[OwnershipDecision]]) -> None:
+        """`ownership.decisions`: apply an approval to the version it names, or ask again."""
+        conn, outbox, decision = handling.conn, handling.outbox, handling.message.payload
+        pending = await repo.pending(conn, decision.command_id)
+        if pending is None or pending["state"] != "awaiting-decision" or pending["request_id"] != decision.request_id:
+            log.info("ownership.decision_stale", command=decision.command_id)
+            return
+        command = Command(pending["command_id"], pending["type"], pending["number"], pending["issuer"],
+                          pending["user_name"], tuple(pending["privileges"]), pending["data"])
+        quote = await repo.load(conn, pending["number"])
+        if quote is None:
+            await repo.close_pending(conn, command.command_id, "rejected")
+            await answer(outbox, command, "rejected", code=NOT_FOUND,
+                         text=f"Quotation {pending['number']} does not exist")
+            return
+        if decision.outcome == "rejected":
+            await repo.close_pending(conn, command.command_id, "rejected")
+            await answer(outbox, command, "rejected", code=decision.code, text=decision.text, quote=quote)
+            return
+        if quote.version != decision.version:
+            # The quotation changed since the request: decide again on what it is now.
+            request_id = str(uuid4())
+            await repo.reask(conn, command.command_id, request_id, quote.version)
+            log.info("ownership.reask", command=command.command_id, decided=decision.version, now=quote.version)
+            await _request_decision(outbox, request_id, command, quote)
+            return
+        await self._apply(conn, outbox, command, quote, pending["action"])
+        await repo.close_pending(conn, command.command_id, "applied")
+
+    async def _apply(self, conn: asyncpg.Connection, outbox: Outbox, command: Command, quote: Quotation,
+                     action: str) -> None:
+        features = await repo.features(conn)
+        effect = domain.apply_lifecycle(quote, action, command.data, features)
+        if effect.deleted:
+            final = replace(quote, version=quote.version + 1)
+            await publish_quote(outbox, final, "quote.deleted", command.command_id)
+            await repo.delete(conn, quote.number)
+            await answer(outbox, command, "accepted", quote=final)
+            return
+        changed = effect.quote
+        for journal_type in effect.journals:
+            changed = await processor.create_journal(conn, changed, journal_type)
+        changed = replace(changed, version=quote.version + 1)
+        await repo.save(conn, changed)
+        await publish_quote(outbox, changed, domain.EVENT_AFTER[action], command.command_id)
+        ids: list[str] = []
+        for message in effect.queued:
+            message_id = str(uuid4())
+            depends_on = ids[message.depends_on] if message.depends_on is not None else None
+            await repo.queue_message(conn, message_id=message_id, type=message.type, document=quote.number,
+                                     depends_on=depends_on, sales_order_number=message.sales_order_number,
+                                     caused_by=command.command_id)
+            await processor.publish_state(outbox, {"message_id": message_id, "type": message.type,
+                                                   "document": quote.number, "depends_on": depends_on}, "Queued")
+            ids.append(message_id)
+        await answer(outbox, command, "accepted", quote=changed)
+        if ids:
+            self.wake_processor()
+
+
+async def _request_decision(outbox: Outbox, request_id: str, command: Command, quote: Quotation) -> None:
+    request = OwnershipRequest(
+        request_id=request_id, command_id=command.command_id, action=domain.LIFECYCLE_TYPES[command.type],
+        issuer=Issuer(system=command.issuer, user=command.user, privileges=list(command.privileges)),  # type: ignore[arg-type]
+        quotation=domain.snapshot(quote), version=quote.version, data=command.data,
+    )
+    await outbox.append_envelope(OWNERSHIP_REQUESTS, quote.number, "ownership.decide", request,
+                                 source_system="sales" if command.issuer == "sales" else "scm")
+
+
+def _code_text(pair: tuple[str, str]) -> dict[str, str]:
+    code, text = pair
+    return {"code": code, "text": text}
+
