@@ -110,7 +110,8 @@ class QuoteClients:
         await self.probe.publish("scm.feature.commands", name, command)
         [result] = await self.probe.wait_for("scm.command.results", lambda r: r.key == command["command_id"])
         assert result.value["outcome"] == "accepted", result.value
-        await self.probe.wait_for("scm.feature.events", lambda r: r.headers.get("causation_id") == command["command_id"])
+        await self.probe.wait_for("scm.feature.events",
+                                  lambda r: r.headers.get("causation_id") == command["command_id"])
         # The quote and ownership services read the same event on their own consumers.
         await asyncio.sleep(0.5)
 

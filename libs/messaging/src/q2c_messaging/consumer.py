@@ -63,6 +63,8 @@ class Route(Generic[M]):
     message_id: Callable[[M], str]
     handle: Callable[[Handling[M]], Awaitable[None]]
     correlation_id: Callable[[M], str | None] = lambda _m: None
+    # Consumers for this topic in the service's group; None = the service's setting.
+    workers: int | None = None
 
 
 class ContractViolation(ValueError):

@@ -101,7 +101,7 @@ class ServiceRuntime:
             group_id=self.service,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
-            max_workers=min(self.settings.consumer_workers, spec.partitions),
+            max_workers=min(route.workers or self.settings.consumer_workers, spec.partitions),
         )(on_record)
 
     def background(self, task: Callable[[], Awaitable[None]]) -> None:

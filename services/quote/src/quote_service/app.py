@@ -38,7 +38,8 @@ def build() -> ServiceRuntime:
                                                        "ownership.rejected": OwnershipDecision},
                                  service.on_decision))
     runtime.route(Route(topic=SCM_FEATURE_EVENTS, parse=FeatureStateEvent.model_validate,
-                        message_id=lambda e: e.event_id, handle=service.on_feature))
+                        message_id=lambda e: e.event_id, handle=service.on_feature,
+                        workers=1))  # a few events a day: one consumer is plenty
 
     async def run_processor() -> None:
         """Process Queued messages continuously while MessageProcessorRunning is true; one

@@ -141,7 +141,9 @@ def new_quotation(number: str, issuer: str, data: dict[str, Any], features: Feat
     quote = Quotation(number=number, status="created", origin=origin, ownership=ownership, customer=customer,
                       currency=currency, name=_optional_text(data, "name"),
                       requested_shipping_date=_optional_text(data, "requested_shipping_date"))
-    lines = data.get("lines") or []
+    lines = data.get("lines", [])
+    if lines is None:
+        lines = []
     if not isinstance(lines, list):
         raise InvalidCommand("data.lines must be a list of lines")
     for n, line_data in enumerate(lines, start=1):
@@ -199,6 +201,9 @@ def update_line(quote: Quotation, data: dict[str, Any], features: Features) -> Q
     current = quote.line(sequence)
     if current is None:
         raise InvalidCommand(f"line {sequence} does not exist on quotation {quote.number}")
+    if set(data) <= {"sequence_number"}:
+        raise InvalidCommand("data names nothing to update on the line: give any of product_number, quantity, "
+                             "unit_price, line_discount_amount, site, warehouse")
     line = _line_from(data, sequence, current, features)
     return replace(quote, lines=tuple(line if x.sequence == sequence else x for x in quote.lines))
 
@@ -297,7 +302,7 @@ def apply_lifecycle(quote: Quotation, action: str, data: dict[str, Any], feature
     if action == "delete":
         return LifecycleEffect(quote, deleted=True)
     if action == "change-ownership":
-        return LifecycleEffect(replace(quote, ownership=data["ownership"]))
+        return LifecycleEffect(replace(quote, ownership=data.get("ownership", quote.ownership)))
     status = STATUS_AFTER[action]
     changed = replace(quote, status=status)
     deferred = features.lifecycle_integration and features.use_message_processor and quote.effective_owner == SALES

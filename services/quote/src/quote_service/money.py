@@ -27,8 +27,9 @@ def round_money(amount: Decimal) -> Decimal:
 
 
 def money(amount: Decimal) -> str:
-    """Two decimals: "1490.00"."""
-    return str(round_money(amount))
+    """Two decimals: "1490.00"; never "-0.00"."""
+    rounded = round_money(amount)
+    return str(rounded if rounded else rounded.copy_abs())
 
 
 def quantity(amount: Decimal) -> str:

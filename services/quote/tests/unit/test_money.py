@@ -67,6 +67,8 @@ def test_not_a_decimal_is_a_value_error() -> None:
     [
         pytest.param("3.335", "3.34", id="half-up"),
         pytest.param("-0.005", "-0.01", id="negative-half-away-from-zero"),
+        pytest.param("-0.004", "0.00", id="negative-rounding-to-zero-has-no-sign"),
+        pytest.param("-0", "0.00", id="negative-zero-has-no-sign"),
         pytest.param("-3.335", "-3.34", id="negative-half-up"),
         pytest.param("10", "10.00", id="integer-padded"),
         pytest.param("2.5", "2.50", id="one-decimal-padded"),
