@@ -96,3 +96,27 @@ async def test_scm_owned_quotations_get_their_journal_at_once(clients: QuoteClie
     assert [j["type"] for j in sent["quotation"]["journals"]] == ["quotation"]
     await clients.probe.settle(1.0)
     assert processor_events(clients, number) == []
+
+
+async def test_queued_messages_survive_a_killed_quote_service(running_stack, clients: QuoteClients,
+                                                             stopped_processor: None) -> None:
+    from q2c_localstack import services
+
+    numbers = [await clients.create_sales_quote() for _ in range(3)]
+    for number in numbers:
+        assert (await clients.sales("quote.send", number))["outcome"] == "accepted"
+    await clients.probe.wait_for("scm.processor.events",
+                                 lambda r: r.value["document"] in numbers and r.value["state"] == "Queued", count=3)
+    # SIGKILL, restart: the queue is in the quote service's database, nothing is lost
+    quote = next(s for s in running_stack.services if s.name == "quote")
+    services.kill(running_stack, quote)
+    _, offset = services.start(running_stack, quote)
+    services.wait_ready(running_stack, quote, offset)
+    assert (await clients.scm("processor.run", "processor"))["outcome"] == "accepted"
+    await clients.probe.wait_for("scm.processor.events",
+                                 lambda r: r.value["document"] in numbers and r.value["state"] == "Processed", count=3)
+    await clients.scm("processor.run", "processor")
+    await clients.probe.settle(1.5)
+    for number in numbers:
+        assert len(processor_events(clients, number, "Processed")) == 1
+        assert len((await clients.last_state(number))["quotation"]["journals"]) == 1
