@@ -82,6 +82,11 @@ def start(config: StackConfig) -> str:
         return f"Kafka already running on {config.kafka_bootstrap}"
     if shutil.which("java") is None:
         raise StackError("java (17+) is needed to run Kafka")
+    for port in (config.kafka_port, config.controller_port):
+        if processes.port_in_use(port):
+            raise StackError(f"port {port} is taken by another process, so Kafka cannot listen there: stop it, "
+                             f"choose other ports (Q2C_KAFKA_PORT, Q2C_KAFKA_CONTROLLER_PORT), or use that broker "
+                             f"with Q2C_KAFKA_BOOTSTRAP=127.0.0.1:{config.kafka_port}")
     libs = jars_dir(config)
     home = config.home / "kafka"
     data_dir = home / "data"

@@ -108,6 +108,10 @@ def start(config: StackConfig) -> str:
     run_as = _run_as()
     if _server_running(data):
         return f"PostgreSQL already running on 127.0.0.1:{config.pg_port}"
+    if processes.port_in_use(config.pg_port):
+        raise StackError(f"port {config.pg_port} is taken by another process, so PostgreSQL cannot listen there: "
+                         f"stop it, choose another port (Q2C_PG_PORT), or use that server with "
+                         f"Q2C_DATABASE_URL=<admin DSN>")
     if not (data / "PG_VERSION").exists():
         data.mkdir(parents=True, exist_ok=True)
         _give_to_system_user(data)
