@@ -3,6 +3,8 @@ through which step of its lifecycle. Pure: the decision depends only on its argu
 
 from dataclasses import dataclass, field
 
+from q2c_contracts import refusals
+
 SCM = "SCM"
 SALES = "Dynamics365Sales"
 BASED_ON_ORIGIN = "BasedOnOrigin"
@@ -10,21 +12,15 @@ CHANGE_OWNERSHIP_PRIVILEGE = "ChangeDefaultedSalesQuotationOwnership"
 
 CLOSED = frozenset({"confirmed", "lost", "cancelled", "revised"})
 
-# SCM refusal codes and texts (DOMAIN.md §5).
-OWNED_BY_SALES = ("quote.owned-by-sales", "This quotation is owned by Dynamics 365 Sales")
-MISSING_PRIVILEGE = ("ownership.missing-privilege",
-                     "You need the privilege ChangeDefaultedSalesQuotationOwnership")
-INVALID_TRANSITION = "quote.invalid-transition"
-COMMAND_INVALID = "command.invalid"
-# Sales notification codes and texts (DOMAIN.md §5).
-NOT_OWNED_BY_SALES = ("quote.not-owned-by-sales", "This quote is not owned by Dynamics 365 Sales")
-READ_ONLY_NOT_OWNED = ("quote.read-only-not-owned-by-sales",
-                       "Read-only This record's status: Active\nThis quote is not owned by Dynamics 365 Sales")
-NOT_ACTIVE = ("quote.not-active", "Only an active quote can be closed or turned into an order")
-NOT_DRAFT = ("quote.not-draft", "Only a draft quote can be activated, edited or deleted")
-# Ours, where DOMAIN.md is silent (docs/decisions.md).
-LIFECYCLE_OFF = ("quote.lifecycle-not-integrated",
-                 "Quotation lifecycle integration is off: Sales lifecycle changes do not reach Supply Chain Management")
+OWNED_BY_SALES = refusals.OWNED_BY_SALES
+MISSING_PRIVILEGE = refusals.MISSING_PRIVILEGE
+INVALID_TRANSITION = refusals.INVALID_TRANSITION
+COMMAND_INVALID = refusals.COMMAND_INVALID
+NOT_OWNED_BY_SALES = refusals.NOT_OWNED_BY_SALES
+READ_ONLY_NOT_OWNED = refusals.READ_ONLY_NOT_OWNED_BY_SALES
+NOT_ACTIVE = refusals.NOT_ACTIVE
+NOT_DRAFT = refusals.NOT_DRAFT
+LIFECYCLE_OFF = refusals.LIFECYCLE_NOT_INTEGRATED
 
 # Native SCM transitions (DOMAIN.md §2): the statuses each action may start from.
 SCM_FROM = {
@@ -128,5 +124,4 @@ def _change_ownership(case: Case) -> Verdict:
 
 
 def _invalid_transition(case: Case) -> Verdict:
-    return Verdict(False, INVALID_TRANSITION,
-                   f"The quotation cannot be {PARTICIPLE[case.action]} from status {case.status}")
+    return Verdict(False, INVALID_TRANSITION, refusals.invalid_transition_text(PARTICIPLE[case.action], case.status))

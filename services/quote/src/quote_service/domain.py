@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from q2c_contracts import refusals
 from q2c_contracts.quote import JournalRef, QuotationLineSnapshot, QuotationSnapshot
 
 from .money import NotADecimal, money, parse_decimal, quantity, round_money
@@ -26,14 +27,13 @@ EVENT_AFTER = {"send": "quote.sent", "confirm": "quote.confirmed", "lose": "quot
                "revise": "quote.revised", "delete": "quote.deleted", "change-ownership": "quote.ownership-changed"}
 
 # Refusals of data edits (DOMAIN.md §5): SCM results and Sales notifications.
-READ_ONLY = ("quote.read-only", "This quotation is read-only in its current status")
-OWNED_BY_SALES = ("quote.owned-by-sales", "This quotation is owned by Dynamics 365 Sales")
-NOT_OWNED_BY_SALES = ("quote.not-owned-by-sales", "This quote is not owned by Dynamics 365 Sales")
-READ_ONLY_NOT_OWNED = ("quote.read-only-not-owned-by-sales",
-                       "Read-only This record's status: Active\nThis quote is not owned by Dynamics 365 Sales")
-NOT_DRAFT = ("quote.not-draft", "Only a draft quote can be activated, edited or deleted")
-NUMBER_COLLISION = ("number.collision", "A document with this number already exists")
-COMMAND_INVALID = "command.invalid"
+READ_ONLY = refusals.READ_ONLY
+OWNED_BY_SALES = refusals.OWNED_BY_SALES
+NOT_OWNED_BY_SALES = refusals.NOT_OWNED_BY_SALES
+READ_ONLY_NOT_OWNED = refusals.READ_ONLY_NOT_OWNED_BY_SALES
+NOT_DRAFT = refusals.NOT_DRAFT
+NUMBER_COLLISION = refusals.NUMBER_COLLISION
+COMMAND_INVALID = refusals.COMMAND_INVALID
 
 
 class InvalidCommand(ValueError):

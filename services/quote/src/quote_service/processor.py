@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import asyncpg
 
+from q2c_contracts import refusals
 from q2c_contracts.quote import ProcessorMessageEvent
 from q2c_contracts.topics import SCM_PROCESSOR_EVENTS
 from q2c_messaging.outbox import Outbox
@@ -73,7 +74,7 @@ async def process_all(conn: asyncpg.Connection, outbox_for: OutboxFor) -> int:
 async def _apply(conn: asyncpg.Connection, outbox: Outbox, row: asyncpg.Record) -> None:
     quote = await repo.load(conn, row["document"])
     if quote is None:
-        raise ProcessingFailed(f"Quotation {row['document']} does not exist")
+        raise ProcessingFailed(refusals.not_found_text(row["document"]))
     if row["type"] == "create-quotation-journal":
         changed, event = await create_journal(conn, quote, "quotation"), "quote.journal-created"
     elif row["type"] == "create-quotation-confirmation-journal":

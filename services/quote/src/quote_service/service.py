@@ -7,6 +7,7 @@ from uuid import uuid4
 
 import asyncpg
 
+from q2c_contracts import refusals
 from q2c_contracts.ownership import Issuer, OwnershipDecision, OwnershipRequest
 from q2c_contracts.quote import SalesQuoteCommand
 from q2c_contracts.scm import FeatureStateEvent, ScmCommand
@@ -23,7 +24,7 @@ from .domain import InvalidCommand, Quotation
 log = get_logger(__name__)
 
 SERVICE = "quote"
-NOT_FOUND = "quote.not-found"
+NOT_FOUND = refusals.NOT_FOUND
 DATA_EDITS = {
     "quote.update": ("quote.updated", lambda q, d, f: domain.update_header(q, d)),
     "quote.add-line": ("quote.line-added", domain.add_line),
@@ -137,7 +138,7 @@ class QuoteService:
         quote = await repo.load(conn, command.target) if command.target else None
         if quote is None:
             await answer(outbox, command, "rejected", code=NOT_FOUND,
-                         text=f"Quotation {command.target} does not exist")
+                         text=refusals.not_found_text(command.target))
         return quote
 
     # --- lifecycle: ask the ownership service, apply its approval ------------------------------
@@ -166,7 +167,7 @@ class QuoteService:
         if quote is None:
             await repo.close_pending(conn, command.command_id, "rejected")
             await answer(outbox, command, "rejected", code=NOT_FOUND,
-                         text=f"Quotation {pending['number']} does not exist")
+                         text=refusals.not_found_text(pending["number"]))
             return
         if decision.outcome == "rejected":
             await repo.close_pending(conn, command.command_id, "rejected")
