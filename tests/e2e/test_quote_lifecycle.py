@@ -216,6 +216,9 @@ async def test_a_sales_create_with_an_existing_number_collides(clients: QuoteCli
     number = await clients.create_sales_quote(lines=0)
     result = await clients.sales("quote.create", number, {"customer_account": "US-002", "currency": "EUR"})
     refused(result, COLLISION)
+    # the answer carries the quotation that has the number
+    assert result["quotation"]["SALESQUOTATIONNUMBER"] == number
+    assert result["quotation"]["CURRENCYCODE"] == "USD"
 
 
 async def test_a_command_delivered_again_changes_nothing(clients: QuoteClients) -> None:
