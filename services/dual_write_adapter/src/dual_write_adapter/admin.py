@@ -1,0 +1,149 @@
+"""The dual-write admin's commands, against the adapter's own database (Q2C_DB_URL):
+
+  maps                 every map with its state, queued changes and open errors
+  pause MAP            queue the map's changes (both directions) instead of applying them
+  resume MAP           replay what was queued, in order, then run
+  stop MAP / run MAP   Not running ignores the map's changes; run starts it again
+  errors               the open error log
+  retry ID | --all     run logged changes again
+  initial-sync         write every current SCM quotation and feature state to Sales
+
+Writes go to the adapter's outbox; the running adapter publishes them."""
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+import asyncpg
+
+from q2c_messaging.catalog import load_catalog
+from q2c_messaging.outbox import Outbox
+from q2c_messaging.settings import RuntimeSettings
+from q2c_persistence import create_pool
+
+from . import repository as repo
+from .engine import NOT_RUNNING, PAUSED, RESUMING, RUNNING, Engine
+from .sync import FEATURES, HEADER, LINES, Sync
+from .tablemap import load_maps
+
+SERVICE = "dual-write-adapter"
+
+
+def _outbox(conn: asyncpg.Connection, causation: str) -> Outbox:
+    return Outbox(conn, SERVICE, load_catalog(), correlation_id=causation, causation_id=causation)
+
+
+def _bar(done: int, total: int, width: int = 30) -> str:
+    filled = width * done // total if total else width
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+
+
+async def maps(pool: asyncpg.Pool, engine: Engine) -> None:
+    async with pool.acquire() as conn:
+        states = await engine.states(conn)
+        queued = dict(await conn.fetch("SELECT map, count(*) FROM queued_change GROUP BY map"))
+        errors = dict(await conn.fetch("SELECT map, count(*) FROM error_log WHERE state = 'open' GROUP BY map"))
+    print(f"{'map':<18} {'state':<12} {'queued':>7} {'errors':>7}  title")
+    for name, tmap in engine.sync.maps.items():
+        print(f"{name:<18} {states.get(name, RUNNING):<12} {queued.get(name, 0):>7} {errors.get(name, 0):>7}  "
+              f"{tmap.title}")
+
+
+async def set_state(pool: asyncpg.Pool, engine: Engine, name: str, state: str) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        current = (await engine.states(conn)).get(name)
+        if state == RESUMING and current != PAUSED:
+            raise ValueError(f"{name} is {current}: only a Paused map can be resumed")
+        await engine.set_state(conn, name, state)
+    print(f"{name}: {state}")
+
+
+async def errors(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT id, map, kind, reason, attempts, created_at FROM error_log "
+                                "WHERE state = 'open' ORDER BY id")
+    if not rows:
+        print("no open errors")
+    for r in rows:
+        print(f"#{r['id']:<5} {r['map']:<18} {r['kind']:<12} attempts {r['attempts']}  "
+              f"{r['created_at']:%Y-%m-%d %H:%M:%S}  {r['reason']}")
+
+
+async def retry(pool: asyncpg.Pool, engine: Engine, ids: list[int]) -> int:
+    failed = 0
+    async with pool.acquire() as conn:
+        if not ids:
+            ids = [r["id"] for r in await conn.fetch("SELECT id FROM error_log WHERE state = 'open' ORDER BY id")]
+        for error_id in ids:
+            async with conn.transaction():
+                reason = await engine.retry(conn, _outbox(conn, f"retry:{error_id}"), error_id)
+            print(f"#{error_id}: {'resolved' if reason is None else 'failed again: ' + reason}")
+            failed += reason is not None
+    return failed
+
+
+async def initial_sync(pool: asyncpg.Pool, engine: Engine) -> None:
+    """A full push, SCM as master: every quotation (header and lines) and feature state."""
+    sync = engine.sync
+    async with pool.acquire() as conn:
+        quotes = await conn.fetch("SELECT number, snapshot FROM scm_quote WHERE NOT deleted ORDER BY number")
+        features = await conn.fetch("SELECT name, value FROM feature_copy ORDER BY name")
+    flags = [f for f in features if isinstance(f["value"], bool)]
+    total, done = len(quotes) + len(flags), 0
+    for row in quotes:
+        async with pool.acquire() as conn, conn.transaction():
+            outbox, settings = _outbox(conn, "initial-sync"), await repo.features(conn)
+            snapshot: dict[str, Any] = row["snapshot"]
+            await sync.write_to_sales(conn, outbox, sync.maps[HEADER], snapshot, settings, "initial-sync", force=True)
+            for line in snapshot["lines"]:
+                await sync.write_to_sales(conn, outbox, sync.maps[LINES],
+                                          {**line, "SALESQUOTATIONNUMBER": row["number"]}, settings, "initial-sync",
+                                          force=True)
+        done += 1
+        print(f"\rinitial sync {_bar(done, total)}", end="", flush=True)
+    for row in flags:
+        async with pool.acquire() as conn, conn.transaction():
+            await sync.write_to_sales(conn, _outbox(conn, "initial-sync"), sync.maps[FEATURES],
+                                      {"name": row["name"], "value": row["value"]}, {}, "initial-sync", force=True)
+        done += 1
+        print(f"\rinitial sync {_bar(done, total)}", end="", flush=True)
+    print(f"\rinitial sync {_bar(done, total)}: {len(quotes)} quotations, {len(flags)} feature states written")
+
+
+async def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="dual-write admin", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["maps", "pause", "resume", "stop", "run", "errors", "retry",
+                                            "initial-sync"])
+    parser.add_argument("args", nargs="*")
+    parser.add_argument("--all", action="store_true", help="retry every open error")
+    options = parser.parse_args(argv)
+    engine = Engine(Sync(load_maps()))
+    pool = await create_pool(RuntimeSettings().db_url, min_size=1, max_size=2)  # type: ignore[call-arg]
+    try:
+        if options.command == "maps":
+            await maps(pool, engine)
+        elif options.command in ("pause", "resume", "stop", "run"):
+            if len(options.args) != 1:
+                parser.error(f"{options.command} needs one map name: {', '.join(engine.sync.maps)}")
+            state = {"pause": PAUSED, "resume": RESUMING, "stop": NOT_RUNNING, "run": RUNNING}[options.command]
+            await set_state(pool, engine, options.args[0], state)
+        elif options.command == "errors":
+            await errors(pool)
+        elif options.command == "retry":
+            if not options.all and not options.args:
+                parser.error("retry needs error ids or --all")
+            return 1 if await retry(pool, engine, [] if options.all else [int(a) for a in options.args]) else 0
+        else:
+            await initial_sync(pool, engine)
+    except ValueError as exc:
+        print(f"dual-write admin: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await pool.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1:])))

@@ -1,0 +1,133 @@
+"""The engine around the maps, as dual-write admins know it (DUALWRITE-REFERENCE §6.4):
+each map is Running, Paused, Resuming or Not running. While a map is Paused its changes, in
+both directions, are queued in order; Resume replays them in order (new changes keep
+queuing behind them until the queue is empty). A change a map cannot translate goes to the
+error log with its reason, to be retried alone or all at once; business refusals are not
+errors (they become Sales notifications)."""
+
+from typing import Any
+
+import asyncpg
+from pydantic import ValidationError
+
+from q2c_contracts.dataverse import DataverseChange
+from q2c_contracts.quote import QuoteEvent, SalesQuoteResult
+from q2c_contracts.scm import FeatureStateEvent
+from q2c_messaging.consumer import describe_validation_error
+from q2c_messaging.outbox import Outbox
+from q2c_observability import get_logger
+
+from .sync import FEATURES, HEADER, LINES, Sync
+from .tablemap import MappingFailed
+
+log = get_logger(__name__)
+
+RUNNING, PAUSED, RESUMING, NOT_RUNNING = "Running", "Paused", "Resuming", "Not running"
+STATES = (RUNNING, PAUSED, RESUMING, NOT_RUNNING)
+# Which maps a kind of change goes through.
+MAPS_OF = {"sales-quote": (HEADER,), "sales-line": (LINES,), "scm-quote": (HEADER, LINES),
+           "scm-feature": (FEATURES,)}
+
+
+class Engine:
+    def __init__(self, sync: Sync) -> None:
+        self.sync = sync
+
+    async def ensure_maps(self, conn: asyncpg.Connection) -> None:
+        await conn.executemany("INSERT INTO map_state (name, state) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                               [(name, RUNNING) for name in self.sync.maps])
+
+    async def states(self, conn: asyncpg.Connection, lock: bool = False) -> dict[str, str]:
+        rows = await conn.fetch("SELECT name, state FROM map_state" + (" FOR SHARE" if lock else ""))
+        return {r["name"]: r["state"] for r in rows}
+
+    async def dispatch(self, conn: asyncpg.Connection, outbox: Outbox, kind: str, payload: dict[str, Any]) -> None:
+        """Run a change through its running maps; queue it for its paused ones."""
+        states = await self.states(conn, lock=True)
+        maps = MAPS_OF[kind]
+        running = [m for m in maps if states.get(m, RUNNING) == RUNNING]
+        for name in maps:
+            state = states.get(name, RUNNING)
+            if state in (PAUSED, RESUMING):
+                await conn.execute("INSERT INTO queued_change (map, kind, payload) VALUES ($1, $2, $3)",
+                                   name, kind, payload)
+            elif state == NOT_RUNNING:
+                log.info("adapter.map_not_running", map=name, kind=kind)
+        if running:
+            await self.process(conn, outbox, kind, payload, frozenset(running))
+
+    async def process(self, conn: asyncpg.Connection, outbox: Outbox, kind: str, payload: dict[str, Any],
+                      maps: frozenset[str]) -> str | None:
+        """Apply one change; a translation failure is logged, not raised. Returns the reason."""
+        try:
+            async with conn.transaction():  # a savepoint: a failed change leaves nothing behind
+                await self._apply(conn, outbox, kind, payload, maps)
+        except (MappingFailed, ValidationError) as exc:
+            reason = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
+            await conn.execute("INSERT INTO error_log (map, kind, payload, reason) VALUES ($1, $2, $3, $4)",
+                               sorted(maps)[0], kind, payload, reason)
+            log.warning("adapter.change_failed", kind=kind, reason=reason)
+            return reason
+        return None
+
+    async def _apply(self, conn: asyncpg.Connection, outbox: Outbox, kind: str, payload: dict[str, Any],
+                     maps: frozenset[str]) -> None:
+        if kind == "sales-quote":
+            await self.sync.sales_quote_change(conn, outbox, DataverseChange.model_validate(payload))
+        elif kind == "sales-line":
+            await self.sync.sales_line_change(conn, outbox, DataverseChange.model_validate(payload))
+        elif kind == "scm-quote":
+            await self.sync.scm_quote_event(conn, outbox, QuoteEvent.model_validate(payload), maps)
+        elif kind == "scm-feature":
+            await self.sync.feature_event(conn, outbox, FeatureStateEvent.model_validate(payload))
+        elif kind == "sales-result":
+            await self.sync.sales_result(conn, outbox, SalesQuoteResult.model_validate(payload))
+        else:
+            raise MappingFailed(f"unknown kind of change {kind!r}")
+
+    # --- admin -----------------------------------------------------------------------------------
+
+    async def set_state(self, conn: asyncpg.Connection, name: str, state: str) -> None:
+        if name not in self.sync.maps:
+            raise ValueError(f"no map named {name!r}; maps: {', '.join(self.sync.maps)}")
+        await conn.execute("UPDATE map_state SET state = $2, updated_at = now() WHERE name = $1", name, state)
+
+    async def resume_step(self, conn: asyncpg.Connection, outbox_for: Any, batch: int = 200) -> int:
+        """Replay up to `batch` queued changes of Resuming maps, in order; a map whose queue is
+        empty becomes Running. Returns how many changes were replayed."""
+        replayed = 0
+        for name in [n for n, s in (await self.states(conn)).items() if s == RESUMING]:
+            rows = await conn.fetch(
+                "SELECT seq, kind, payload FROM queued_change WHERE map = $1 ORDER BY seq LIMIT $2 FOR UPDATE",
+                name, batch)
+            for row in rows:
+                await self.process(conn, outbox_for(conn, f"replay:{row['seq']}"), row["kind"], row["payload"],
+                                   frozenset({name}))
+                await conn.execute("DELETE FROM queued_change WHERE seq = $1", row["seq"])
+                replayed += 1
+            if not rows:
+                # Lock the state row so no change is queued behind our back while we switch.
+                await conn.execute("SELECT 1 FROM map_state WHERE name = $1 FOR UPDATE", name)
+                if not await conn.fetchval("SELECT 1 FROM queued_change WHERE map = $1 LIMIT 1", name):
+                    await self.set_state(conn, name, RUNNING)
+                    log.info("adapter.map_resumed", map=name)
+        return replayed
+
+    async def retry(self, conn: asyncpg.Connection, outbox: Outbox, error_id: int) -> str | None:
+        """Run a logged change again; None on success, else the new reason."""
+        row = await conn.fetchrow("SELECT * FROM error_log WHERE id = $1 AND state = 'open' FOR UPDATE", error_id)
+        if row is None:
+            raise ValueError(f"no open error {error_id}")
+        maps = frozenset(MAPS_OF.get(row["kind"], (row["map"],))) if row["kind"] != "scm-quote" \
+            else frozenset({row["map"]})
+        try:
+            async with conn.transaction():
+                await self._apply(conn, outbox, row["kind"], row["payload"], maps)
+        except (MappingFailed, ValidationError) as exc:
+            reason = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
+            await conn.execute("UPDATE error_log SET attempts = attempts + 1, retried_at = now(), reason = $2 "
+                               "WHERE id = $1", error_id, reason)
+            return reason
+        await conn.execute("UPDATE error_log SET state = 'resolved', attempts = attempts + 1, retried_at = now() "
+                           "WHERE id = $1", error_id)
+        return None

@@ -1,0 +1,35 @@
+"""The named transforms of the table maps. Pure, exact (decimal.Decimal, never float)."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+# DOMAIN.md §1: the Sales state (statecode, statuscode) q2c writes for each SCM status.
+SALES_STATE = {
+    "created": (0, 1), "sent": (1, 2), "confirmed": (2, 4), "lost": (3, 5), "cancelled": (3, 6), "revised": (3, 7),
+}
+
+
+def money(value: Decimal) -> str:
+    rounded = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return str(rounded if rounded else rounded.copy_abs())
+
+
+def quantity(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return "0" if text == "-0" else text
+
+
+def split_discount(total: Decimal, qty: Decimal) -> tuple[Decimal, Decimal]:
+    """Sales' whole-line discount → SCM's per-unit line discount and the sales charge that
+    holds the rounding residue (DOMAIN.md §4): 10.00 over 3 → 3.33 and −0.01."""
+    if qty == 0:
+        return Decimal("0.00"), (-total).quantize(CENT)
+    per_unit = (total / qty).quantize(CENT, rounding=ROUND_HALF_UP)
+    charge = (qty * per_unit - total).quantize(CENT, rounding=ROUND_HALF_UP)
+    return per_unit, charge
+
+
+def join_discount(per_unit: Decimal, charge: Decimal, qty: Decimal) -> Decimal:
+    """The exact reverse: total = qty × per-unit − charge (3 × 3.33 − (−0.01) = 10.00)."""
+    return qty * per_unit - charge
