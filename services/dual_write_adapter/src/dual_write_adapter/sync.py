@@ -64,6 +64,18 @@ class Sync:
             await self._forward(conn, outbox, change, "quote.delete", number, {})
             return
         known = mirror is not None and not mirror.deleted
+        # A create for a row we know is either Sales echoing the row q2c wrote (it comes back
+        # with the primary id Sales gave it: CONTRACT.md §1), or a second row that takes a
+        # number that exists: that one goes to the quote service to be refused.
+        collision = known and change.operation == "create" and (
+            (mirror.primary_id is not None and primary_id != mirror.primary_id)  # type: ignore[union-attr]
+            # no id seen yet: an echo carries what q2c wrote; another row has values of its own
+            or (mirror.primary_id is None and not self.header.same(  # type: ignore[union-attr]
+                mirror.record, record, set(record) & set(mirror.record) - {"quoteid"})))  # type: ignore[union-attr]
+        if collision:
+            await self._forward(conn, outbox, change, "quote.create", number,
+                                self.header.command_data({**record}, features))
+            return
         merged = {**(mirror.record if known else {}), **record}  # type: ignore[union-attr]
         await repo.save_sales_row(conn, "quote", number, merged, primary_id)
         if not known:

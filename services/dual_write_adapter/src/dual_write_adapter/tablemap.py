@@ -144,17 +144,33 @@ class TableMap:
         return {f.command_field[0]: _typed(value, f.type, f.sales[0])}
 
     def same(self, a: Mapping[str, Any], b: Mapping[str, Any], columns: set[str]) -> bool:
-        """Whether two Sales rows agree on `columns` (decimals compared by value)."""
-        return all(_comparable(a.get(c)) == _comparable(b.get(c)) for c in columns)
+        """Whether two Sales rows agree on `columns`: amounts and quantities by value ("3" is
+        "3.00"), everything else (codes, numbers of documents, sites) exactly."""
+        return all(self._comparable(c, a.get(c)) == self._comparable(c, b.get(c)) for c in columns)
+
+    def _comparable(self, column: str, value: Any) -> Any:
+        if value is None or column not in self._decimal_columns:
+            return value
+        try:
+            return _decimal(value, column).normalize()
+        except MappingFailed:
+            return value
+
+    @property
+    def _decimal_columns(self) -> frozenset[str]:
+        return frozenset(c for f in self.fields if f.type is not None for c in f.sales)
 
 
 def _decimal(value: Any, what: str) -> Decimal:
     if isinstance(value, bool) or value is None or isinstance(value, float):
         raise MappingFailed(f"{what} must be a decimal string, got {value!r}")
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         raise MappingFailed(f"{what} must be a decimal string, got {value!r}") from None
+    if not number.is_finite():
+        raise MappingFailed(f"{what} must be a finite decimal, got {value!r}")
+    return number
 
 
 def _typed(value: Any, type_: str | None, what: str) -> Any:
@@ -162,15 +178,6 @@ def _typed(value: Any, type_: str | None, what: str) -> Any:
         return value
     number = _decimal(value, what)
     return transforms.money(number) if type_ == "money" else transforms.quantity(number)
-
-
-def _comparable(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return Decimal(value).normalize()
-        except InvalidOperation:
-            return value
-    return value
 
 
 # --- loading and validation ---------------------------------------------------------------------

@@ -1,0 +1,234 @@
+"""Dual-write through the running stack (issue 4): a Sales system that speaks only
+CONTRACT.md sees quote-to-cash behave as the seed documents describe
+(`shared/seeds/000_…`: the two scenarios and the four-step example)."""
+
+import pytest
+
+from .quote_clients import QUOTE_TOPICS, QuoteClients, line
+from .sales_clients import DATAVERSE_TOPICS, ORIGIN, OWNERSHIP, STATUS, SalesSystem
+
+
+@pytest.fixture
+async def both(probe_factory) -> tuple[SalesSystem, QuoteClients]:
+    probe = await probe_factory(*DATAVERSE_TOPICS, *QUOTE_TOPICS)
+    return SalesSystem(probe), QuoteClients(probe)
+
+
+def state(record: dict) -> tuple[int, int]:
+    return record["statecode"], record["statuscode"]
+
+
+async def test_scenario_1_created_and_activated_in_sales(both) -> None:
+    sales, scm = both
+    number = await sales.create_quote()
+    await sales.add_line(number)
+    created = await sales.row_state(number, "created")
+    assert state(created) == (0, 1)  # Draft / In progress
+    assert created["msdyn_quotationcreationmethod"] == ORIGIN["Dynamics365Sales"]
+    assert created["msdyn_quotationownership"] == OWNERSHIP["BasedOnOrigin"]
+    scm_created = await scm.last_state(number, version=2)
+    assert scm_created["quotation"]["SALESQUOTATIONHEADERCREATIONMETHOD"] == "Dynamics365Sales"
+    # SCM may not send it
+    refused = await scm.scm("quote.send", number)
+    assert (refused["outcome"], refused["code"]) == ("rejected", "quote.owned-by-sales")
+
+    await sales.activate(number)
+    active = await sales.row_state(number, "sent")
+    assert state(active) == (1, 2)  # Active / In progress
+    sent = await scm.last_state(number, version=3)
+    assert sent["quotation"]["SALESQUOTATIONSTATUS"] == "sent"
+    # the line follows, with the discount split (10.00 over 3 → 3.33 and −0.01)
+    [scm_line] = sent["quotation"]["lines"]
+    assert (scm_line["LINEDISCOUNTAMOUNT"], scm_line["TOTALCHARGESAMOUNT"]) == ("3.33", "-0.01")
+    assert scm_line["LINEAMOUNT"] == "1490.00"
+
+
+async def test_scenario_2_created_and_sent_in_scm(both) -> None:
+    sales, scm = both
+    number = await scm.create_scm_quote()
+    created = await sales.row_state(number, "created")
+    assert state(created) == (0, 1)
+    assert created["msdyn_quotationcreationmethod"] == ORIGIN["SCM"]
+    line_write = await sales.write("quotedetail", f"{number}/1")
+    assert line_write["record"]["manualdiscountamount"] == "9.99"  # 3 × 3.33 per unit, no charge
+    # Sales tries to activate an SCM-owned quote: refused, told why, put back
+    activation = await sales.activate(number)
+    note = await sales.notification(number, activation)
+    assert (note["code"], note["text"]) == ("quote.not-owned-by-sales", "This quote is not owned by Dynamics 365 Sales")
+    assert note["table"] == "quote" and note["alternate_key"] == {"msdyn_quotenumber": number}
+    restored = await sales.write("quote", number, lambda w: w["caused_by"] == activation["message_id"])
+    assert state(restored["record"]) == (0, 1)
+
+    assert (await scm.scm("quote.send", number))["outcome"] == "accepted"
+    active = await sales.row_state(number, "sent")
+    assert state(active) == (1, 2)
+    closing = await sales.close(number, 5)
+    note = await sales.notification(number, closing)
+    assert note["code"] == "quote.read-only-not-owned-by-sales"
+    assert note["text"] == "Read-only This record's status: Active\nThis quote is not owned by Dynamics 365 Sales"
+    restored = await sales.write("quote", number, lambda w: w["caused_by"] == closing["message_id"])
+    assert state(restored["record"]) == (1, 2)
+
+
+@pytest.mark.parametrize(("reason", "scm_status"), [(5, "lost"), (6, "cancelled")])
+async def test_four_step_example_create_activate_revise_close(both, reason: int, scm_status: str) -> None:
+    sales, scm = both
+    # 1. create
+    old = await sales.create_quote()
+    await sales.add_line(old)
+    assert state(await sales.row_state(old, "created")) == (0, 1)
+    # 2. activate
+    await sales.activate(old)
+    assert state(await sales.row_state(old, "sent")) == (1, 2)
+    # 3. revise: the old quote is closed as revised, a copy is created with revision + 1
+    await sales.close(old, 7)
+    new = await sales.create_quote(revisionnumber=1)
+    await sales.add_line(new)
+    revised = await sales.row_state(old, "revised")
+    assert state(revised) == (3, 7)
+    assert (await scm.last_state(old, version=4))["quotation"]["SALESQUOTATIONSTATUS"] == "revised"
+    assert state(await sales.row_state(new, "created")) == (0, 1)
+    # the revised quotation is read-only in SCM
+    refused = await scm.scm("quote.update", old, {"name": "late"})
+    assert (refused["outcome"], refused["code"]) == ("rejected", "quote.read-only")
+    # 4. activate the new one and close it
+    await sales.activate(new)
+    await sales.row_state(new, "sent")
+    await sales.close(new, reason)
+    closed = await sales.row_state(new, scm_status)
+    assert state(closed) == (3, reason)
+    assert (await scm.last_state(new, version=4))["quotation"]["SALESQUOTATIONSTATUS"] == scm_status
+
+
+async def test_four_step_variation_win_confirms_the_quotation(both) -> None:
+    sales, scm = both
+    number = await sales.create_quote()
+    await sales.add_line(number)
+    await sales.activate(number)
+    await sales.row_state(number, "sent")
+    await sales.win(number)
+    won = await sales.row_state(number, "confirmed")
+    assert state(won) == (2, 4)  # Won / Won
+    confirmed = await scm.last_state(number, version=4)
+    assert confirmed["quotation"]["SALESQUOTATIONSTATUS"] == "confirmed"
+    assert [j["type"] for j in confirmed["quotation"]["journals"]] == ["quotation", "confirmation"]
+
+
+@pytest.mark.parametrize(("steps", "action", "code"), [
+    ((), "close-lost", "quote.not-active"),
+    ((), "win", "quote.not-active"),
+    (("activate",), "delete", "quote.not-draft"),
+    (("activate",), "rename", "quote.not-draft"),
+])
+async def test_sales_steps_out_of_order_are_refused_and_put_back(both, steps, action, code) -> None:
+    sales, scm = both
+    number = await sales.create_quote()
+    await sales.add_line(number)
+    await sales.row_state(number, "created")
+    for _ in steps:
+        await sales.activate(number)
+        await sales.row_state(number, "sent")
+    if action == "close-lost":
+        change = await sales.close(number, 5)
+    elif action == "win":
+        change = await sales.win(number)
+    elif action == "delete":
+        change = await sales.delete_quote(number)
+    else:
+        change = await sales.update_quote(number, name="renamed while active")
+    note = await sales.notification(number, change)
+    assert note["code"] == code
+    restored = await sales.write("quote", number, lambda w: w["caused_by"] == change["message_id"])
+    assert restored["operation"] == "upsert"
+    expected = "sent" if steps else "created"
+    assert restored["record"]["msdyn_salesquotationstatus"] == STATUS[expected]
+    assert restored["record"]["name"] == "Office PCs"
+    await scm.probe.settle(1.0)
+    assert len(scm.probe.matching("dataverse.notifications",
+                                  lambda r: r.value["refused_message_id"] == change["message_id"])) == 1
+
+
+async def test_a_sales_create_with_an_existing_number_is_refused(both) -> None:
+    sales, scm = both
+    number = await scm.create_scm_quote()
+    await sales.row_state(number, "created")
+    change = await sales.send(sales.change("quote", "create", {
+        "quoteid": "another-row", "msdyn_quotenumber": number, "name": "Clash", "customerid": "US-009",
+        "transactioncurrencyid": "EUR", "statecode": 0, "statuscode": 1}))
+    note = await sales.notification(number, change)
+    assert (note["code"], note["text"]) == ("number.collision", "A document with this number already exists")
+    restored = await sales.write("quote", number, lambda w: w["caused_by"] == change["message_id"])
+    assert restored["record"]["transactioncurrencyid"] == "USD"
+
+
+async def test_no_echo_of_what_sales_sent(both) -> None:
+    sales, scm = both
+    number = await sales.create_quote()
+    await sales.row_state(number, "created")
+    writes_before = len(sales.writes("quote", number))
+    await sales.update_quote(number, name="Renamed in Sales")
+    renamed = await scm.probe.wait_for("scm.quote.events", lambda r: r.key == number
+                                       and r.value["quotation"]["SALESQUOTATIONNAME"] == "Renamed in Sales")
+    assert renamed
+    await scm.probe.settle(2.0)
+    assert len(sales.writes("quote", number)) == writes_before
+    # but a change made in SCM is written to Sales, whole
+    await scm.scm("quote.update", number, {"name": "Renamed in SCM"})
+    written = await sales.write("quote", number, lambda w: w["record"]["name"] == "Renamed in SCM")
+    assert {"msdyn_quotenumber", "msdyn_salesquotationstatus", "msdyn_quotationcreationmethod",
+            "msdyn_quotationownership", "statecode", "statuscode", "name", "customerid"} <= set(written["record"])
+    assert written["alternate_key"] == {"msdyn_quotenumber": number}
+
+
+async def test_a_line_that_arrives_before_its_quote_is_held(both) -> None:
+    sales, scm = both
+    number = f"C-early-{id(both) % 10000}"
+    await sales.add_line(number)
+    await scm.probe.settle(1.0)
+    await sales.create_quote(number)
+    line_added = await scm.last_state(number, version=2)
+    assert [x["PRODUCTNUMBER"] for x in line_added["quotation"]["lines"]] == ["PC-1"]
+
+
+async def test_duplicate_sales_messages_change_nothing(both) -> None:
+    sales, scm = both
+    number = await sales.create_quote()
+    await sales.row_state(number, "created")
+    change = sales.change("quote", "update", {"quoteid": sales.ids[number], "msdyn_quotenumber": number,
+                                              "name": "Once"})
+    for _ in range(4):
+        await sales.send(change)
+    await scm.probe.wait_for("scm.quote.events", lambda r: r.key == number
+                             and r.value["quotation"]["SALESQUOTATIONNAME"] == "Once")
+    await scm.probe.settle(2.0)
+    assert [e.value["version"] for e in scm.events(number)] == [1, 2]
+
+
+async def test_poison_sales_messages_go_to_the_dlq(both, probe_factory) -> None:
+    sales, _ = both
+    dlq = await probe_factory("dataverse.quote.changes.dlq")
+    await sales.probe.publish("dataverse.quote.changes", "q-1", b"{broken")
+    await sales.probe.publish("dataverse.quote.changes", "q-2", {"message_id": "m", "table": "quote",
+                                                                  "operation": "merge", "record": {}})
+    letters = await dlq.wait_for("dataverse.quote.changes.dlq", count=2)
+    assert [letter.headers["error.code"] for letter in letters] == ["message.not-json", "message.invalid"]
+    assert "operation" in letters[1].headers["error.text"]
+
+
+async def test_feature_states_reach_sales(both) -> None:
+    sales, scm = both
+    await scm.set_feature("PriceMaster", True)
+    on = await sales.write("msdyn_supplychainfeaturestate", "PriceMaster", lambda w: w["record"]["statecode"] == 0)
+    assert on["record"] == {"msdyn_name": "PriceMaster", "statecode": 0}
+    await scm.set_feature("PriceMaster", False)
+    off = await sales.write("msdyn_supplychainfeaturestate", "PriceMaster", lambda w: w["record"]["statecode"] == 1)
+    assert off["alternate_key"] == {"msdyn_name": "PriceMaster"}
+
+
+async def test_an_scm_line_change_reaches_sales_with_the_whole_line_discount(both) -> None:
+    sales, scm = both
+    number = await scm.create_scm_quote(lines=0)
+    await scm.scm("quote.add-line", number, line(1, line_discount_amount="3.33", total_charges_amount="-0.01"))
+    written = await sales.write("quotedetail", f"{number}/1")
+    assert written["record"]["manualdiscountamount"] == "10.00"  # 3 × 3.33 − (−0.01)
+    assert written["alternate_key"] == {"msdyn_quotenumber": number, "sequencenumber": 1}
