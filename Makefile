@@ -9,7 +9,7 @@ Q2C_CACHE ?= $(HOME)/.cache/q2c
 UV := $(Q2C_CACHE)/uv-$(UV_VERSION)/bin/uv
 RUN := $(UV) run --frozen --no-progress
 
-.PHONY: setup up down status demo test test-unit bench lint clean-state
+.PHONY: setup up down status demo test test-unit bench lint clean-state admin
 
 # uv, pinned, in a cache outside the repository; it installs the locked environment.
 $(UV):
@@ -39,6 +39,10 @@ test: setup
 
 test-unit: setup
 	$(RUN) pytest -m unit
+
+# The dual-write admin: make admin ARGS="maps" (pause MAP, resume MAP, errors, retry --all, initial-sync)
+admin: setup
+	$(RUN) python -m q2c_localstack admin $(ARGS)
 
 bench: up
 	$(RUN) python -m q2c_localstack bench

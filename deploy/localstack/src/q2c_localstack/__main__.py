@@ -11,7 +11,8 @@ from .config import StackConfig, StackError
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="q2c_localstack")
-    parser.add_argument("command", choices=["up", "down", "status", "demo", "bench"])
+    parser.add_argument("command", choices=["up", "down", "status", "demo", "bench", "admin"])
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="for admin: the dual-write admin command")
     args = parser.parse_args()
     # The broker is expected to refuse connections while it starts; say so once, not per try.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
@@ -24,6 +25,8 @@ def main() -> int:
             stack.down(config)
         elif args.command == "status":
             stack.status(config)
+        elif args.command == "admin":
+            return admin(config, args.args)
         elif args.command == "demo":
             from .demo import run_demo
 
@@ -36,6 +39,16 @@ def main() -> int:
         print(f"q2c: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def admin(config: StackConfig, argv: list[str]) -> int:
+    """The dual-write admin CLI, run with the adapter's database and the stack's catalog."""
+    import subprocess
+
+    from .services import admin_command
+
+    command, env = admin_command(config, argv)
+    return subprocess.run(command, env=env).returncode
 
 
 if __name__ == "__main__":

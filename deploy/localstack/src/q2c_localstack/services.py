@@ -59,3 +59,11 @@ def kill(config: StackConfig, service: ServiceSpec) -> None:
 
 def is_running(config: StackConfig, service: ServiceSpec) -> bool:
     return processes.running_pid(config.run_dir, _name(service)) is not None
+
+
+def admin_command(config: StackConfig, argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """How to run the dual-write admin CLI against this stack: its argv and environment."""
+    [adapter] = [s for s in config.services if s.name == "dual-write-adapter"]
+    env = {**os.environ, "Q2C_DB_URL": postgres.service_dsn(config, adapter),
+           "Q2C_KAFKA_BOOTSTRAP": config.kafka_bootstrap, "Q2C_TOPIC_CATALOG": str(config.topic_catalog)}
+    return [sys.executable, "-m", "dual_write_adapter.admin", *argv], env

@@ -110,3 +110,13 @@ async def features(conn: asyncpg.Connection) -> dict[str, Any]:
     defaults = {"IntegrateQuotationLifecycle": True, "PriceMaster": False}  # DOMAIN.md §3, until heard
     rows = await conn.fetch("SELECT name, value FROM feature_copy")
     return {**defaults, **{r["name"]: r["value"] for r in rows}}
+
+
+async def mark_applied(conn: asyncpg.Connection, number: str, part: str, version: int,
+                       snapshot: dict[str, Any] | None = None) -> None:
+    """Record that map `part` applied `version` of the quotation (lines keep their snapshot)."""
+    if part == "quotation-header":
+        await conn.execute("UPDATE scm_quote SET header_version = $2 WHERE number = $1", number, version)
+    else:
+        await conn.execute("UPDATE scm_quote SET lines_version = $2, lines_snapshot = $3 WHERE number = $1",
+                           number, version, snapshot)

@@ -172,21 +172,23 @@ class Sync:
         snapshot = event.quotation.model_dump(mode="json")
         number = event.quotation.SALESQUOTATIONNUMBER
         previous = await repo.scm_quote(conn, number)
-        if previous is not None and previous["version"] >= event.version and parts == {HEADER, LINES}:
-            log.info("adapter.old_quote_event", quote=number, version=event.version)
-            return
         deleted = event.type == "quote.deleted"
         if previous is None or previous["version"] < event.version:
             await repo.save_scm_quote(conn, number, event.version, snapshot, deleted)
+        applied = {HEADER: previous["header_version"] if previous else 0,
+                   LINES: previous["lines_version"] if previous else 0}
         features = await repo.features(conn)
         sales_caused = await repo.forwarded(conn, event.caused_by) is not None
-        if HEADER in parts:
+        # Each map applies each version once, in order: an older or repeated event is skipped,
+        # and a replay after a pause keeps the whole sequence.
+        if HEADER in parts and applied[HEADER] < event.version:
             if deleted:
                 await self._delete_in_sales(conn, outbox, self.header, number, event.event_id)
             else:
                 await self.write_to_sales(conn, outbox, self.header, snapshot, features, event.event_id, sales_caused)
                 await self._release_held_lines(conn, outbox, number)
-        if LINES in parts:
+            await repo.mark_applied(conn, number, HEADER, event.version)
+        if LINES in parts and applied[LINES] < event.version:
             if deleted:
                 gone = set(await repo.live_line_keys(conn, number))
             else:
@@ -195,9 +197,11 @@ class Sync:
                                               features, event.event_id, sales_caused)
                 # Lines SCM had and has no more were deleted in SCM. (A Sales line SCM has not
                 # seen yet is on its way there, not gone.)
-                gone = _line_keys(number, previous["snapshot"] if previous else None) - _line_keys(number, snapshot)
+                before = previous["lines_snapshot"] if previous else None
+                gone = _line_keys(number, before) - _line_keys(number, snapshot)
             for key in sorted(gone):
                 await self._delete_in_sales(conn, outbox, self.lines, key, event.event_id)
+            await repo.mark_applied(conn, number, LINES, event.version, snapshot)
 
     async def write_to_sales(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap,
                              scm: dict[str, Any], features: dict[str, Any], caused_by: str | None,

@@ -12,12 +12,16 @@ CREATE TABLE sales_row (
 );
 CREATE INDEX sales_row_primary_id ON sales_row (sales_table, primary_id);
 
--- The last SCM snapshot per quotation (for line deletions, ordering and initial sync).
+-- The last SCM snapshot per quotation (for initial sync), and per map the last version it
+-- applied, so a replay after a pause keeps the whole sequence and never goes back in time.
 CREATE TABLE scm_quote (
-    number   text    PRIMARY KEY,
-    version  integer NOT NULL,
-    snapshot jsonb   NOT NULL,
-    deleted  boolean NOT NULL DEFAULT false
+    number         text    PRIMARY KEY,
+    version        integer NOT NULL,
+    snapshot       jsonb   NOT NULL,
+    deleted        boolean NOT NULL DEFAULT false,
+    header_version integer NOT NULL DEFAULT 0,
+    lines_version  integer NOT NULL DEFAULT 0,
+    lines_snapshot jsonb
 );
 
 -- Each Sales change forwarded, and the commands it became (to answer refusals once).
