@@ -232,3 +232,14 @@ async def test_an_scm_line_change_reaches_sales_with_the_whole_line_discount(bot
     written = await sales.write("quotedetail", f"{number}/1")
     assert written["record"]["manualdiscountamount"] == "10.00"  # 3 × 3.33 − (−0.01)
     assert written["alternate_key"] == {"msdyn_quotenumber": number, "sequencenumber": 1}
+
+
+async def test_activate_and_close_sent_back_to_back_are_decided_step_by_step(both) -> None:
+    sales, scm = both
+    number = await sales.create_quote()
+    await sales.row_state(number, "created")
+    await sales.activate(number)
+    await sales.close(number, 5)  # before the activation has been applied in SCM
+    lost = await sales.row_state(number, "lost")
+    assert state(lost) == (3, 5)
+    assert [e.value["quotation"]["SALESQUOTATIONSTATUS"] for e in scm.events(number)] == ["created", "sent", "lost"]

@@ -171,16 +171,17 @@ class QuoteService:
             await answer(outbox, command, "rejected", code=NOT_FOUND,
                          text=refusals.not_found_text(pending["number"]))
             return
-        if decision.outcome == "rejected":
-            await repo.close_pending(conn, command.command_id, "rejected")
-            await answer(outbox, command, "rejected", code=decision.code, text=decision.text, quote=quote)
-            return
         if quote.version != decision.version:
-            # The quotation changed since the request: decide again on what it is now.
+            # The quotation changed since the request (an earlier command of the same flow,
+            # say): decide again on what it is now, whether it was approved or rejected.
             request_id = str(uuid4())
             await repo.reask(conn, command.command_id, request_id, quote.version)
             log.info("ownership.reask", command=command.command_id, decided=decision.version, now=quote.version)
             await _request_decision(outbox, request_id, command, quote)
+            return
+        if decision.outcome == "rejected":
+            await repo.close_pending(conn, command.command_id, "rejected")
+            await answer(outbox, command, "rejected", code=decision.code, text=decision.text, quote=quote)
             return
         await self._apply(conn, outbox, command, quote, pending["action"])
         await repo.close_pending(conn, command.command_id, "applied")
