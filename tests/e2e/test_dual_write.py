@@ -243,3 +243,20 @@ async def test_activate_and_close_sent_back_to_back_are_decided_step_by_step(bot
     lost = await sales.row_state(number, "lost")
     assert state(lost) == (3, 5)
     assert [e.value["quotation"]["SALESQUOTATIONSTATUS"] for e in scm.events(number)] == ["created", "sent", "lost"]
+
+
+async def test_a_refused_line_change_is_put_back(both) -> None:
+    sales, scm = both
+    number = await scm.create_scm_quote()
+    await sales.write("quotedetail", f"{number}/1")
+    await scm.scm("quote.send", number)
+    await sales.row_state(number, "sent")
+    # Sales learns the line's id from its own row; then edits the line of an SCM-owned, sent quote
+    sales.ids[f"{number}/1"] = "line-id-in-sales"
+    change = await sales.update_line(number, 1, quantity="7")
+    note = await sales.notification(number + "/1", change)
+    assert note["code"] == "quote.read-only-not-owned-by-sales"
+    assert note["table"] == "quotedetail"
+    assert note["alternate_key"] == {"msdyn_quotenumber": number, "sequencenumber": 1}
+    restored = await sales.write("quotedetail", f"{number}/1", lambda w: w["caused_by"] == change["message_id"])
+    assert restored["record"]["quantity"] == "3"
