@@ -101,6 +101,10 @@ class ServiceRuntime:
             group_id=self.service,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
+            # Members learn of a rebalance at their next heartbeat: a short interval makes
+            # start-up (every subscriber's consumers joining the one group) take seconds, not tens.
+            heartbeat_interval_ms=500,
+            session_timeout_ms=10_000,
             max_workers=min(route.workers or self.settings.consumer_workers, spec.partitions),
         )(on_record)
 
