@@ -12,16 +12,6 @@ CHANGE_OWNERSHIP_PRIVILEGE = "ChangeDefaultedSalesQuotationOwnership"
 
 CLOSED = frozenset({"confirmed", "lost", "cancelled", "revised"})
 
-OWNED_BY_SALES = refusals.OWNED_BY_SALES
-MISSING_PRIVILEGE = refusals.MISSING_PRIVILEGE
-INVALID_TRANSITION = refusals.INVALID_TRANSITION
-COMMAND_INVALID = refusals.COMMAND_INVALID
-NOT_OWNED_BY_SALES = refusals.NOT_OWNED_BY_SALES
-READ_ONLY_NOT_OWNED = refusals.READ_ONLY_NOT_OWNED_BY_SALES
-NOT_ACTIVE = refusals.NOT_ACTIVE
-NOT_DRAFT = refusals.NOT_DRAFT
-LIFECYCLE_OFF = refusals.LIFECYCLE_NOT_INTEGRATED
-
 # Native SCM transitions (DOMAIN.md §2): the statuses each action may start from.
 SCM_FROM = {
     "send": {"created"},
@@ -78,19 +68,20 @@ def effective_owner(origin: str, ownership: str) -> str:
 
 def decide(case: Case) -> Verdict:
     if case.action not in PARTICIPLE:
-        return Verdict(False, COMMAND_INVALID, f"Unknown lifecycle action {case.action!r}")
+        return Verdict(False, refusals.COMMAND_INVALID, f"Unknown lifecycle action {case.action!r}")
     if case.action == "change-ownership":
         return _change_ownership(case)
     if not case.lifecycle_integration:
         # No ownership restrictions; Sales lifecycle changes do not reach SCM status.
         if case.issuer == "sales":
-            return Verdict.reject(LIFECYCLE_OFF)
+            return Verdict.reject(refusals.LIFECYCLE_NOT_INTEGRATED)
         return _native(case)
     owner = effective_owner(case.origin, case.ownership)
     if case.issuer == "scm":
-        return Verdict.reject(OWNED_BY_SALES) if owner == SALES else _native(case)
+        return Verdict.reject(refusals.OWNED_BY_SALES) if owner == SALES else _native(case)
     if owner != SALES:
-        return Verdict.reject(READ_ONLY_NOT_OWNED if case.status == "sent" else NOT_OWNED_BY_SALES)
+        sent = case.status == "sent"  # Sales shows it Active
+        return Verdict.reject(refusals.READ_ONLY_NOT_OWNED_BY_SALES if sent else refusals.NOT_OWNED_BY_SALES)
     return _sales_owned_by_sales(case)
 
 
@@ -102,21 +93,21 @@ def _native(case: Case) -> Verdict:
 
 def _sales_owned_by_sales(case: Case) -> Verdict:
     if case.action in SALES_FROM_DRAFT:
-        return APPROVE if case.status == "created" else Verdict.reject(NOT_DRAFT)
-    return APPROVE if case.status == "sent" else Verdict.reject(NOT_ACTIVE)
+        return APPROVE if case.status == "created" else Verdict.reject(refusals.NOT_DRAFT)
+    return APPROVE if case.status == "sent" else Verdict.reject(refusals.NOT_ACTIVE)
 
 
 def _change_ownership(case: Case) -> Verdict:
     if case.issuer != "scm":
-        return Verdict(False, COMMAND_INVALID, "Ownership can only be changed in Supply Chain Management")
+        return Verdict(False, refusals.COMMAND_INVALID, "Ownership can only be changed in Supply Chain Management")
     if not case.lifecycle_integration:
-        return Verdict(False, COMMAND_INVALID,
+        return Verdict(False, refusals.COMMAND_INVALID,
                        "Ownership can only be changed while IntegrateQuotationLifecycle is on")
     if case.new_ownership not in OWNERSHIPS:
-        return Verdict(False, COMMAND_INVALID,
+        return Verdict(False, refusals.COMMAND_INVALID,
                        f"data.ownership must be one of {', '.join(OWNERSHIPS)}, got {case.new_ownership!r}")
     if CHANGE_OWNERSHIP_PRIVILEGE not in case.privileges:
-        return Verdict.reject(MISSING_PRIVILEGE)
+        return Verdict.reject(refusals.MISSING_PRIVILEGE)
     # SCM status created or sent is exactly Sales state Draft or Active (DOMAIN.md §1).
     if case.status not in SCM_FROM["change-ownership"]:
         return _invalid_transition(case)
@@ -124,4 +115,5 @@ def _change_ownership(case: Case) -> Verdict:
 
 
 def _invalid_transition(case: Case) -> Verdict:
-    return Verdict(False, INVALID_TRANSITION, refusals.invalid_transition_text(PARTICIPLE[case.action], case.status))
+    text = refusals.invalid_transition_text(PARTICIPLE[case.action], case.status)
+    return Verdict(False, refusals.INVALID_TRANSITION, text)

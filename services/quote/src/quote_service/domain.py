@@ -26,13 +26,6 @@ LIFECYCLE_TYPES = {
 EVENT_AFTER = {"send": "quote.sent", "confirm": "quote.confirmed", "lose": "quote.lost", "cancel": "quote.cancelled",
                "revise": "quote.revised", "delete": "quote.deleted", "change-ownership": "quote.ownership-changed"}
 
-# Refusals of data edits (DOMAIN.md §5): SCM results and Sales notifications.
-READ_ONLY = refusals.READ_ONLY
-OWNED_BY_SALES = refusals.OWNED_BY_SALES
-NOT_OWNED_BY_SALES = refusals.NOT_OWNED_BY_SALES
-READ_ONLY_NOT_OWNED = refusals.READ_ONLY_NOT_OWNED_BY_SALES
-NOT_DRAFT = refusals.NOT_DRAFT
-NUMBER_COLLISION = refusals.NUMBER_COLLISION
 COMMAND_INVALID = refusals.COMMAND_INVALID
 
 
@@ -163,16 +156,16 @@ def edit_refusal(quote: Quotation, issuer: str, features: Features) -> tuple[str
     created (and SCM, as owner, also while sent); the other system edits only while created."""
     if issuer == "scm":
         if quote.status in CLOSED:
-            return READ_ONLY
+            return refusals.READ_ONLY
         if features.lifecycle_integration and quote.effective_owner == SALES and quote.status != "created":
-            return OWNED_BY_SALES
+            return refusals.OWNED_BY_SALES
         return None
     # Sales: only a draft quote can be edited, and a non-owner sees the ownership message.
     if quote.status == "created":
         return None
     if features.lifecycle_integration and quote.effective_owner != SALES:
-        return READ_ONLY_NOT_OWNED if quote.status == "sent" else NOT_OWNED_BY_SALES
-    return NOT_DRAFT
+        return refusals.READ_ONLY_NOT_OWNED_BY_SALES if quote.status == "sent" else refusals.NOT_OWNED_BY_SALES
+    return refusals.NOT_DRAFT
 
 
 def update_header(quote: Quotation, data: dict[str, Any]) -> Quotation:

@@ -95,7 +95,7 @@ class QuoteService:
             return
         if given and await repo.exists(conn, given):
             # The answer carries the existing quotation: for that number it is the truth.
-            await answer(outbox, command, "rejected", **_code_text(domain.NUMBER_COLLISION), target=given,
+            await answer(outbox, command, "rejected", **_code_text(refusals.NUMBER_COLLISION), target=given,
                          quote=await repo.load(conn, given, lock=False))
             return
         number = given or await self._next_number(conn, features)
