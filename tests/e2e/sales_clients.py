@@ -68,6 +68,15 @@ class SalesSystem:
             "manualdiscountamount": "10.00", "msdyn_shippingsite": "1", "msdyn_shippingwarehouse": "11",
             **columns}))
 
+    async def add_line_and_wait(self, number: str, sequence: int = 1, **columns: Any) -> dict[str, Any]:
+        """Add a line and wait until SCM has it: changes of different tables travel on
+        different topics (CONTRACT.md §1), so a user who adds a line and then activates the
+        quote seconds later is modelled by waiting, not by publishing back to back."""
+        change = await self.add_line(number, sequence, **columns)
+        await self.probe.wait_for("scm.quote.events", lambda r: r.key == number and any(
+            line["LINECREATIONSEQUENCENUMBER"] == sequence for line in r.value["quotation"]["lines"]))
+        return change
+
     async def update_line(self, number: str, sequence: int, **columns: Any) -> dict[str, Any]:
         return await self.send(self.change("quotedetail", "update", {
             "quotedetailid": self.ids[f"{number}/{sequence}"], "msdyn_quotenumber": number,

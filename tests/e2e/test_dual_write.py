@@ -21,7 +21,7 @@ def state(record: dict) -> tuple[int, int]:
 async def test_scenario_1_created_and_activated_in_sales(both) -> None:
     sales, scm = both
     number = await sales.create_quote()
-    await sales.add_line(number)
+    await sales.add_line_and_wait(number)
     created = await sales.row_state(number, "created")
     assert state(created) == (0, 1)  # Draft / In progress
     assert created["msdyn_quotationcreationmethod"] == ORIGIN["Dynamics365Sales"]
@@ -75,7 +75,7 @@ async def test_four_step_example_create_activate_revise_close(both, reason: int,
     sales, scm = both
     # 1. create
     old = await sales.create_quote()
-    await sales.add_line(old)
+    await sales.add_line_and_wait(old)
     assert state(await sales.row_state(old, "created")) == (0, 1)
     # 2. activate
     await sales.activate(old)
@@ -83,7 +83,7 @@ async def test_four_step_example_create_activate_revise_close(both, reason: int,
     # 3. revise: the old quote is closed as revised, a copy is created with revision + 1
     await sales.close(old, 7)
     new = await sales.create_quote(revisionnumber=1)
-    await sales.add_line(new)
+    await sales.add_line_and_wait(new)
     revised = await sales.row_state(old, "revised")
     assert state(revised) == (3, 7)
     assert (await scm.last_state(old, version=4))["quotation"]["SALESQUOTATIONSTATUS"] == "revised"
@@ -103,7 +103,7 @@ async def test_four_step_example_create_activate_revise_close(both, reason: int,
 async def test_four_step_variation_win_confirms_the_quotation(both) -> None:
     sales, scm = both
     number = await sales.create_quote()
-    await sales.add_line(number)
+    await sales.add_line_and_wait(number)
     await sales.activate(number)
     await sales.row_state(number, "sent")
     await sales.win(number)
@@ -123,7 +123,7 @@ async def test_four_step_variation_win_confirms_the_quotation(both) -> None:
 async def test_sales_steps_out_of_order_are_refused_and_put_back(both, steps, action, code) -> None:
     sales, scm = both
     number = await sales.create_quote()
-    await sales.add_line(number)
+    await sales.add_line_and_wait(number)
     await sales.row_state(number, "created")
     for _ in steps:
         await sales.activate(number)

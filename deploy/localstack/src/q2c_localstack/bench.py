@@ -41,6 +41,7 @@ async def _bench(config: StackConfig) -> None:
     print(f"q2c bench against {config.kafka_bootstrap} (2 cores shared by Kafka, PostgreSQL and the services)")
     await _bench_relay(config)
     await _bench_feature_commands(config)
+    await _bench_quote_lifecycle(config)
     _report_memory(config)
 
 
@@ -130,6 +131,37 @@ async def _latency(config: StackConfig, samples: int = 50) -> None:
     latencies.sort()
     print(f"  latency, one command at a time ({samples} samples): p50 {statistics.median(latencies):.0f} ms, "
           f"p95 {latencies[int(samples * 0.95) - 1]:.0f} ms, max {latencies[-1]:.0f} ms")
+
+
+async def _bench_quote_lifecycle(config: StackConfig, quotes: int = 300) -> None:
+    """SCM quotations created, then sent: a send goes quote → ownership → quote (the
+    decision round trip) and is written to Sales by the adapter."""
+    def command(type_: str, target: str | None, data: dict | None = None) -> dict:  # type: ignore[type-arg]
+        return {"command_id": str(uuid4()), "type": type_, "target": target,
+                "user": {"name": "bench", "privileges": []}, "data": data or {}}
+
+    async with TopicProbe(config.kafka_bootstrap, ["scm.command.results", "dataverse.quote.writes"]) as probe:
+        creates = [command("quote.create", None, {"customer_account": "US-001", "currency": "USD", "lines": [
+            {"product_number": "PC-1", "quantity": "3", "unit_price": "500.00"}]}) for _ in range(quotes)]
+        started = time.perf_counter()
+        await probe.publish_many([("scm.quote.commands", c["command_id"], c) for c in creates])
+        ids = {c["command_id"] for c in creates}
+        created = await probe.wait_for("scm.command.results", lambda r: r.key in ids, count=quotes, timeout=300)
+        create_time = time.perf_counter() - started
+        numbers = [r.value["target"] for r in created]
+        sends = [command("quote.send", n) for n in numbers]
+        started = time.perf_counter()
+        await probe.publish_many([("scm.quote.commands", c["target"], c) for c in sends])
+        ids = {c["command_id"] for c in sends}
+        await probe.wait_for("scm.command.results", lambda r: r.key in ids, count=quotes, timeout=300)
+        send_time = time.perf_counter() - started
+        await probe.wait_for("dataverse.quote.writes", lambda r: r.key in set(numbers)
+                             and r.value["record"].get("statecode") == 1, count=quotes, timeout=300)
+        to_sales = time.perf_counter() - started
+    print(f"\nquotations: {quotes} SCM quotations with one line")
+    print(f"  quote.create: {quotes / create_time:,.0f} commands/s")
+    print(f"  quote.send (ownership round trip, journal): {quotes / send_time:,.0f} commands/s; "
+          f"all {quotes} Active in Sales after {to_sales:.2f} s")
 
 
 def _report_memory(config: StackConfig) -> None:

@@ -45,6 +45,8 @@ class Stage:
                       "sequencenumber": 1, "productid": "PC-1", "quantity": "3", "priceperunit": "500.00",
                       "manualdiscountamount": "10.00", "msdyn_shippingsite": "1", "msdyn_shippingwarehouse": "11"}}
         await self.probe.publish("dataverse.quotedetail.changes", change["record"]["quotedetailid"], change)
+        # Lines and quotes travel on different topics: like a user, wait until SCM has the line.
+        await self.probe.wait_for("scm.quote.events", lambda r: r.key == number and r.value["quotation"]["lines"])
 
     async def scm(self, type_: str, target: str | None, data: dict[str, Any] | None = None) -> dict[str, Any]:
         command = {"command_id": str(uuid4()), "type": type_, "issued_at": _now(),
