@@ -11,7 +11,7 @@ from .config import StackConfig, StackError
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="q2c_localstack")
-    parser.add_argument("command", choices=["up", "down", "status", "demo", "bench", "admin"])
+    parser.add_argument("command", choices=["up", "down", "status", "demo", "bench", "admin", "asyncapi"])
     parser.add_argument("args", nargs=argparse.REMAINDER, help="for admin: the dual-write admin command")
     args = parser.parse_args()
     # The broker is expected to refuse connections while it starts; say so once, not per try.
@@ -25,6 +25,12 @@ def main() -> int:
             stack.down(config)
         elif args.command == "status":
             stack.status(config)
+        elif args.command == "asyncapi":
+            from q2c_messaging.catalog import load_catalog
+
+            from .asyncapi import render
+
+            print(render(load_catalog(config.topic_catalog)), end="")
         elif args.command == "admin":
             return admin(config, args.args)
         elif args.command == "demo":
