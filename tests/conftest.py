@@ -22,7 +22,8 @@ TEST_HOME = REPO_ROOT / ".q2c" / "test"
 
 @pytest.fixture(scope="session")
 def stack_config() -> StackConfig:
-    return StackConfig.from_env(home=TEST_HOME, kafka_port=19092, controller_port=19093, pg_port=55433)
+    return StackConfig.from_env(home=TEST_HOME, kafka_port=19092, controller_port=19093, pg_port=55433,
+                                http_base_port=28100)
 
 
 @pytest.fixture(scope="session")

@@ -42,6 +42,7 @@ class StackConfig:
     kafka_port: int = 9092
     controller_port: int = 9093
     pg_port: int = 55432
+    http_base_port: int = 8100  # service n (1-based, deploy/stack.yaml order) serves /health on base + n
     external_kafka: str | None = None  # Q2C_KAFKA_BOOTSTRAP: use it, start none
     external_pg_admin: str | None = None  # Q2C_DATABASE_URL: admin DSN, start none
     services: list[ServiceSpec] = field(default_factory=load_services)
@@ -57,6 +58,7 @@ class StackConfig:
             "kafka_port": int(env.get("Q2C_KAFKA_PORT", 9092)),
             "controller_port": int(env.get("Q2C_KAFKA_CONTROLLER_PORT", 9093)),
             "pg_port": int(env.get("Q2C_PG_PORT", 55432)),
+            "http_base_port": int(env.get("Q2C_HTTP_BASE_PORT", 8100)),
             "external_kafka": env.get("Q2C_KAFKA_BOOTSTRAP") or None,
             "external_pg_admin": env.get("Q2C_DATABASE_URL") or None,
         }
@@ -66,6 +68,9 @@ class StackConfig:
     @property
     def kafka_bootstrap(self) -> str:
         return self.external_kafka or f"127.0.0.1:{self.kafka_port}"
+
+    def http_port(self, service: "ServiceSpec") -> int:
+        return self.http_base_port + 1 + [s.name for s in self.services].index(service.name)
 
     @property
     def logs(self) -> Path:

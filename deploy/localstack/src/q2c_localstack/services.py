@@ -25,6 +25,7 @@ def start(config: StackConfig, service: ServiceSpec) -> tuple[str, int]:
         "Q2C_KAFKA_BOOTSTRAP": config.kafka_bootstrap,
         "Q2C_DB_URL": postgres.service_dsn(config, service),
         "Q2C_TOPIC_CATALOG": str(config.topic_catalog),
+        "Q2C_HTTP_PORT": str(config.http_port(service)),
         "PYTHONUNBUFFERED": "1",
     }
     processes.start(config.run_dir, _name(service), [sys.executable, "-m", service.module],

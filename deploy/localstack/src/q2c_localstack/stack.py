@@ -53,4 +53,5 @@ def status(config: StackConfig, say: Say = print) -> None:
     else:
         say(f"postgres: {state(postgres.is_running(config))} (127.0.0.1:{config.pg_port})")
     for service in config.services:
-        say(f"{service.name}: {state(services.is_running(config, service))}")
+        say(f"{service.name}: {state(services.is_running(config, service))} "
+            f"(http://127.0.0.1:{config.http_port(service)}/health, /metrics)")

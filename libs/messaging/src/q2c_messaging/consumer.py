@@ -7,6 +7,7 @@ Kafka offset committed (FastStream `AckPolicy.NACK_ON_ERROR`: ack after the hand
 returns, seek back when it raises)."""
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from q2c_contracts.codec import NotAJsonObject, decode_object
 from q2c_contracts.envelope import Envelope
-from q2c_observability import bind_message_context, get_logger
+from q2c_observability import bind_message_context, get_logger, metrics
 
 from . import dead_letters as dl
 from . import headers as h
@@ -133,6 +134,17 @@ class MessageProcessor(Generic[M]):
     async def process(self, source: SourceRecord) -> str:
         """Return what happened: `handled`, `duplicate` or `dead-lettered`. Raises only for
         transient failures, which must not commit the offset."""
+        started = time.perf_counter()
+        try:
+            outcome = await self._process(source)
+        except BaseException:
+            metrics.MESSAGES.labels(self.service, source.topic, "retried").inc()
+            raise
+        metrics.MESSAGES.labels(self.service, source.topic, outcome).inc()
+        metrics.HANDLER_SECONDS.labels(self.service, source.topic).observe(time.perf_counter() - started)
+        return outcome
+
+    async def _process(self, source: SourceRecord) -> str:
         bind_message_context(topic=source.topic, partition=source.partition, offset=source.offset,
                              key=source.key.decode("utf-8", "replace") if source.key else None)
         try:

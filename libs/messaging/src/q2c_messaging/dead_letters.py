@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaProducer
 
 from q2c_contracts.topics import dead_letter_topic
-from q2c_observability import get_logger
+from q2c_observability import get_logger, metrics
 
 from . import headers as h
 
@@ -30,8 +30,9 @@ class SourceRecord:
 
 
 class DeadLetters:
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    def __init__(self, producer: AIOKafkaProducer, service: str = "") -> None:
         self._producer = producer
+        self._service = service
         self.count = 0
 
     async def send(self, record: SourceRecord, code: str, text: str) -> None:
@@ -50,5 +51,6 @@ class DeadLetters:
             }),
         )
         self.count += 1
+        metrics.DEAD_LETTERS.labels(self._service, record.topic, code).inc()
         log.warning("message.dead_lettered", code=code, text=text, topic=record.topic,
                     partition=record.partition, offset=record.offset)

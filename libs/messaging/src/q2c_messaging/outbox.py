@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from q2c_contracts.codec import encode
 from q2c_contracts.envelope import Envelope, SourceSystem
-from q2c_observability import get_logger
+from q2c_observability import get_logger, metrics
 
 from . import headers as h
 from .catalog import TopicCatalog
@@ -88,6 +88,7 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         *,
         listen_dsn: str | None = None,
+        service: str = "",
         batch_size: int = 500,
         poll_interval: float = 1.0,
     ) -> None:
@@ -101,6 +102,7 @@ class OutboxRelay:
         self._listener: asyncpg.Connection | None = None
         self._stopping = False
         self.published = 0
+        self._service = service
 
     async def start(self) -> None:
         if self._listen_dsn:
@@ -163,5 +165,6 @@ class OutboxRelay:
                 "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [row["id"] for row in rows]
             )
         self.published += len(rows)
+        metrics.PUBLISHED.labels(self._service).inc(len(rows))
         log.debug("outbox.published", count=len(rows))
         return len(rows)

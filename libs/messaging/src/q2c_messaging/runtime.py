@@ -16,7 +16,8 @@ from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from q2c_observability import configure_logging, get_logger
+from q2c_observability import configure_logging, get_logger, metrics
+from q2c_observability.http import HealthServer
 from q2c_persistence import MigrationSet, apply_migrations, create_pool, load_migrations
 
 from . import headers
@@ -65,6 +66,7 @@ class ServiceRuntime:
         self._startup_hooks: list[StartupHook] = []
         self._background: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._http: HealthServer | None = None
         self._pool: asyncpg.Pool | None = None
         # aiokafka objects need a running loop: they are made in _start.
         self._producer: AIOKafkaProducer | None = None
@@ -127,7 +129,7 @@ class ServiceRuntime:
         await apply_migrations(self._pool, *self.migrations)
         self._producer = make_producer(self.settings.kafka_bootstrap, f"{self.service}-relay")
         await self._producer.start()
-        dead_letters = DeadLetters(self._producer)
+        dead_letters = DeadLetters(self._producer, self.service)
         self._processors = {
             route.topic: MessageProcessor(
                 route, service=self.service, pool=self._pool, catalog=self.catalog,
@@ -136,18 +138,48 @@ class ServiceRuntime:
             for route in self._routes
         }
         self._relay = OutboxRelay(
-            self._pool, self._producer, listen_dsn=self.settings.db_url,
+            self._pool, self._producer, listen_dsn=self.settings.db_url, service=self.service,
             batch_size=self.settings.relay_batch_size, poll_interval=self.settings.relay_poll_interval,
         )
         await self._relay.start()
         for hook in self._startup_hooks:
             await hook(self._pool)
-        self._tasks = [asyncio.create_task(task()) for task in self._background]
+        self._tasks = [asyncio.create_task(task()) for task in [*self._background, self._watch_outbox]]
+        if self.settings.http_port:
+            self._http = HealthServer(self.settings.http_port, self._health)
+            await self._http.start()
 
     async def _ready(self) -> None:
         log.info("service.ready", topics=[r.topic for r in self._routes])
 
+    async def _health(self) -> dict[str, bool]:
+        """Database and Kafka reachable."""
+        checks = {"database": False, "kafka": False}
+        try:
+            checks["database"] = await self.pool.fetchval("SELECT 1") == 1
+        except Exception:  # noqa: BLE001 - any failure is an unhealthy database
+            pass
+        try:
+            # a metadata round trip on the relay's producer connection
+            if self._producer is not None:
+                await asyncio.wait_for(self._producer.client.fetch_all_metadata(), 3.0)
+                checks["kafka"] = True
+        except Exception:  # noqa: BLE001
+            pass
+        return checks
+
+    async def _watch_outbox(self) -> None:
+        """The outbox lag gauge: rows written and not yet published."""
+        while True:
+            try:
+                metrics.OUTBOX_LAG.labels(self.service).set(await self.pool.fetchval("SELECT count(*) FROM outbox"))
+            except Exception as exc:  # noqa: BLE001 - a gauge must not stop the service
+                log.debug("outbox.lag_unknown", error=repr(exc))
+            await asyncio.sleep(5)
+
     async def _stop(self) -> None:
+        if self._http:
+            await self._http.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

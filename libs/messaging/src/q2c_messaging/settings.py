@@ -17,3 +17,5 @@ class RuntimeSettings(BaseSettings):
     relay_poll_interval: float = 1.0
     pool_max_size: int = 10
     handler_attempts: int = 3
+    # /health and /metrics; 0 = no HTTP endpoint
+    http_port: int = 0

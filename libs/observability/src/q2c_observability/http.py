@@ -1,0 +1,61 @@
+"""A small HTTP endpoint per service: `GET /health` (database and Kafka reachable, 200 or
+503 with JSON) and `GET /metrics` (Prometheus text). asyncio streams: no web framework for
+two read-only routes."""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from .logging import get_logger
+
+log = get_logger(__name__)
+
+HealthCheck = Callable[[], Awaitable[dict[str, bool]]]
+
+
+class HealthServer:
+    def __init__(self, port: int, check: HealthCheck, host: str = "127.0.0.1") -> None:
+        self.port, self.host, self.check = port, host, check
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        log.info("http.listening", port=self.port)
+
+    async def stop(self) -> None:
+        if self._server:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readline(), 5)
+            while (await asyncio.wait_for(reader.readline(), 5)) not in (b"\r\n", b"\n", b""):
+                pass  # headers are not needed
+            parts = request.decode("latin-1").split()
+            path = parts[1] if len(parts) > 1 else "/"
+            if path == "/metrics":
+                status, content_type, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest()
+            elif path == "/health":
+                checks = await self._checks()
+                status = "200 OK" if all(checks.values()) else "503 Service Unavailable"
+                content_type = "application/json"
+                body = json.dumps({"status": "ok" if all(checks.values()) else "failing", "checks": checks}).encode()
+            else:
+                status, content_type, body = "404 Not Found", "text/plain", b"not found\n"
+            writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+                         f"Connection: close\r\n\r\n".encode() + body)
+            await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def _checks(self) -> dict[str, bool]:
+        try:
+            return await asyncio.wait_for(self.check(), 5)
+        except Exception as exc:  # a check that cannot even run is a failing check
+            log.warning("http.health_check_failed", error=repr(exc))
+            return {"checks": False}

@@ -1,0 +1,13 @@
+"""Prometheus metrics every service exposes on /metrics (ARCHITECTURE.md "Observability"):
+messages in by outcome, handler latency, messages published by the outbox, outbox lag and
+dead letters."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES = Counter("q2c_messages_total", "Messages consumed, by topic and outcome "
+                   "(handled, duplicate, dead-lettered, retried)", ["service", "topic", "outcome"])
+HANDLER_SECONDS = Histogram("q2c_handler_seconds", "Time to handle one message, transaction included",
+                            ["service", "topic"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5))
+PUBLISHED = Counter("q2c_outbox_published_total", "Messages the outbox relay published", ["service"])
+OUTBOX_LAG = Gauge("q2c_outbox_lag", "Outbox rows waiting to be published", ["service"])
+DEAD_LETTERS = Counter("q2c_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "topic", "code"])

@@ -1,0 +1,42 @@
+"""Each service's HTTP endpoint (ARCHITECTURE.md "Observability"): /health says whether its
+database and Kafka are reachable, /metrics counts messages, latency, outbox and dead letters."""
+
+import asyncio
+import json
+
+from q2c_localstack.config import StackConfig
+
+from .test_feature_state import COMMANDS, RESULTS, command
+
+
+async def get(port: int, path: str) -> tuple[int, str]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    await writer.drain()
+    response = (await reader.read()).decode()
+    writer.close()
+    head, _, body = response.partition("\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+async def test_every_service_reports_health(running_stack: StackConfig) -> None:
+    for service in running_stack.services:
+        status, body = await get(running_stack.http_port(service), "/health")
+        assert status == 200, (service.name, body)
+        assert json.loads(body) == {"status": "ok", "checks": {"database": True, "kafka": True}}
+
+
+async def test_metrics_count_what_a_service_handled(running_stack: StackConfig, probe_factory) -> None:
+    probe = await probe_factory(RESULTS)
+    cmd = command("feature.set", "PriceMaster", {"feature": "PriceMaster", "enabled": False})
+    await probe.publish(COMMANDS, "PriceMaster", cmd)
+    await probe.wait_for(RESULTS, lambda r: r.key == cmd["command_id"])
+    [feature_state] = [s for s in running_stack.services if s.name == "feature-state"]
+    status, body = await get(running_stack.http_port(feature_state), "/metrics")
+    assert status == 200
+    handled = [line for line in body.splitlines() if line.startswith("q2c_messages_total{")
+               and 'topic="scm.feature.commands"' in line and 'outcome="handled"' in line]
+    assert handled and float(handled[0].rsplit(" ", 1)[1]) >= 1
+    assert "q2c_handler_seconds_bucket" in body
+    assert 'q2c_outbox_published_total{service="feature-state"}' in body
+    assert (await get(running_stack.http_port(feature_state), "/nothing"))[0] == 404
