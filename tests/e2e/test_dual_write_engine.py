@@ -110,7 +110,8 @@ async def test_initial_sync_writes_every_quotation_and_feature_state(running_sta
     await sales.row_state(number, "created")
     before = len(sales.writes("quote", number))
     output = await admin(running_stack, "initial-sync")
-    assert "initial sync [" in output and "quotations" in output and "feature states written" in output
+    assert "initial sync [" in output and "quotations" in output
+    assert "5 feature states written" in output  # the five features of DOMAIN.md §3, not the parameters
     full = await sales.write("quote", number, lambda w: w["caused_by"] == "initial-sync")
     assert full["record"]["msdyn_salesquotationstatus"] == STATUS["created"]
     assert len(sales.writes("quote", number)) > before
@@ -118,3 +119,5 @@ async def test_initial_sync_writes_every_quotation_and_feature_state(running_sta
     feature = await sales.write("msdyn_supplychainfeaturestate", "IntegrateQuotationLifecycle",
                                 lambda w: w["caused_by"] == "initial-sync")
     assert feature["record"] == {"msdyn_name": "IntegrateQuotationLifecycle", "statecode": 0}
+    await sales.probe.settle(1.0)
+    assert not sales.writes("msdyn_supplychainfeaturestate", "MessageProcessorRunning")

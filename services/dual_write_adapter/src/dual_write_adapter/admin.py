@@ -88,8 +88,7 @@ async def initial_sync(pool: asyncpg.Pool, engine: Engine) -> None:
     sync = engine.sync
     async with pool.acquire() as conn:
         quotes = await conn.fetch("SELECT number, snapshot FROM scm_quote WHERE NOT deleted ORDER BY number")
-        features = await conn.fetch("SELECT name, value FROM feature_copy ORDER BY name")
-    flags = [f for f in features if isinstance(f["value"], bool)]
+        flags = await conn.fetch("SELECT name, value FROM feature_copy WHERE kind = 'feature' ORDER BY name")
     total, done = len(quotes) + len(flags), 0
     for row in quotes:
         async with pool.acquire() as conn, conn.transaction():

@@ -37,7 +37,7 @@ def build() -> ServiceRuntime:
         await engine.dispatch(h.conn, h.outbox, "scm-quote", h.message.model_dump(mode="json"))
 
     async def on_feature_event(h: Handling[FeatureStateEvent]) -> None:
-        await repo.store_feature(h.conn, h.message.name, h.message.value)
+        await repo.store_feature(h.conn, h.message.name, h.message.kind, h.message.value)
         await engine.dispatch(h.conn, h.outbox, "scm-feature", h.message.model_dump(mode="json"))
 
     async def on_sales_result(h: Handling[Typed[SalesQuoteResult]]) -> None:

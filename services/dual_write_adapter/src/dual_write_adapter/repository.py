@@ -100,10 +100,10 @@ async def take_held_lines(conn: asyncpg.Connection, number: str) -> list[dict[st
     return [r["change"] for r in sorted(rows, key=lambda r: r["seq"])]
 
 
-async def store_feature(conn: asyncpg.Connection, name: str, value: Any) -> None:
+async def store_feature(conn: asyncpg.Connection, name: str, kind: str, value: Any) -> None:
     await conn.execute(
-        "INSERT INTO feature_copy (name, value) VALUES ($1, $2::jsonb) "
-        "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value", name, value)
+        "INSERT INTO feature_copy (name, kind, value) VALUES ($1, $2, $3::jsonb) "
+        "ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, value = EXCLUDED.value", name, kind, value)
 
 
 async def features(conn: asyncpg.Connection) -> dict[str, Any]:

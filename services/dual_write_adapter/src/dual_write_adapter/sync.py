@@ -26,7 +26,6 @@ from q2c_contracts.topics import QUOTE_SALES_COMMANDS
 from q2c_messaging.outbox import Outbox
 from q2c_observability import get_logger
 
-from . import dataverse as dv
 from . import repository as repo
 from .tablemap import MappingFailed, TableMap
 from .transitions import lifecycle_command
@@ -297,5 +296,3 @@ def _key_record(tmap: TableMap, key: str) -> dict[str, Any]:
     values: list[Any] = [int(p) if k == "sequencenumber" else p for k, p in zip(tmap.sales_keys, parts, strict=True)]
     return dict(zip(tmap.sales_keys, values, strict=True))
 
-
-__all__ = ["FEATURES", "HEADER", "LINES", "Sync", "dv"]

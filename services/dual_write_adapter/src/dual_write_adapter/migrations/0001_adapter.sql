@@ -73,5 +73,6 @@ CREATE TABLE error_log (
 
 CREATE TABLE feature_copy (
     name  text  PRIMARY KEY,
+    kind  text  NOT NULL DEFAULT 'feature',
     value jsonb NOT NULL
 );
