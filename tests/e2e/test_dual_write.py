@@ -210,12 +210,15 @@ async def test_poison_sales_messages_go_to_the_dlq(both, probe_factory) -> None:
     await sales.probe.publish("dataverse.quote.changes", "q-1", b"{broken")
     await sales.probe.publish("dataverse.quote.changes", "q-2", {"message_id": "m", "table": "quote",
                                                                   "operation": "merge", "record": {}})
-    letters = await dlq.wait_for("dataverse.quote.changes.dlq", count=2)
-    # different keys, different partitions: no order between the two
+    await sales.probe.publish("dataverse.quote.changes", "q-3", sales.change("quote", "update", {"name": "no key"}))
+    letters = await dlq.wait_for("dataverse.quote.changes.dlq", count=3)
+    # different keys, different partitions: no order between them
     by_key = {letter.key: letter.headers for letter in letters}
     assert by_key["q-1"]["error.code"] == "message.not-json"
     assert by_key["q-2"]["error.code"] == "message.invalid"
     assert "operation" in by_key["q-2"]["error.text"]
+    assert by_key["q-3"]["error.code"] == "message.invalid"
+    assert "msdyn_quotenumber" in by_key["q-3"]["error.text"]
 
 
 async def test_feature_states_reach_sales(both) -> None:

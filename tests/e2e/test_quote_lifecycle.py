@@ -112,6 +112,7 @@ async def test_numbers_collide_and_unknown_quotations_are_not_found(clients: Quo
     refused(await clients.scm("quote.send", "F-999999"), ("quote.not-found", "Quotation F-999999 does not exist"))
     refused(await clients.scm("quote.update", "F-999999", {"name": "x"}),
             ("quote.not-found", "Quotation F-999999 does not exist"))
+    refused(await clients.scm("quote.send", None), ("command.invalid", "target is required: the quotation number"))
 
 
 @pytest.mark.parametrize(("type_", "data", "fragment"), [

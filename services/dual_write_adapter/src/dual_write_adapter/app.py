@@ -3,12 +3,13 @@
 import asyncio
 import contextlib
 from pathlib import Path
+from typing import Any
 
 from q2c_contracts.dataverse import DataverseChange
 from q2c_contracts.quote import QuoteEvent, SalesQuoteResult
 from q2c_contracts.scm import FeatureStateEvent
 from q2c_contracts.topics import QUOTE_SALES_RESULTS, SCM_FEATURE_EVENTS, SCM_QUOTE_EVENTS
-from q2c_messaging.consumer import Handling, Route, Typed, envelope_route
+from q2c_messaging.consumer import ContractViolation, Handling, Route, Typed, envelope_route
 from q2c_messaging.runtime import ServiceRuntime
 from q2c_observability import get_logger
 
@@ -23,14 +24,32 @@ RESUME_POLL_SECONDS = 0.5
 log = get_logger(__name__)
 
 
+# CONTRACT.md §1: every change names its row by alternate key, whatever the operation.
+ALTERNATE_KEY = {"quote": {"msdyn_quotenumber": str}, "quotedetail": {"msdyn_quotenumber": str, "sequencenumber": int}}
+
+
+def parse_change(raw: dict[str, Any], table: str) -> DataverseChange:
+    """A change of `table`; one without its alternate key, or of another table, is not what
+    this topic carries and goes to the dead-letter topic."""
+    change = DataverseChange.model_validate(raw)
+    if change.table != table:
+        raise ContractViolation(f"table: {change.table!r} on the {table} topic")
+    for column, kind in ALTERNATE_KEY[table].items():
+        value = change.record.get(column)
+        if not isinstance(value, kind) or isinstance(value, bool) or value == "":
+            raise ContractViolation(f"record.{column}: the alternate key is required "
+                                    f"({kind.__name__}), got {value!r}")
+    return change
+
+
 def build() -> ServiceRuntime:
     runtime = ServiceRuntime(SERVICE, MIGRATIONS)
     engine = Engine(Sync(load_maps()))  # a broken map stops the start here, with its reason
 
-    def change_route(topic: str, kind: str) -> Route[DataverseChange]:
+    def change_route(topic: str, kind: str, table: str) -> Route[DataverseChange]:
         async def handle(h: Handling[DataverseChange]) -> None:
             await engine.dispatch(h.conn, h.outbox, kind, h.message.model_dump(mode="json"))
-        return Route(topic=topic, parse=DataverseChange.model_validate, message_id=lambda c: c.message_id,
+        return Route(topic=topic, parse=lambda raw: parse_change(raw, table), message_id=lambda c: c.message_id,
                      handle=handle)
 
     async def on_quote_event(h: Handling[QuoteEvent]) -> None:
@@ -44,8 +63,8 @@ def build() -> ServiceRuntime:
         await engine.process(h.conn, h.outbox, "sales-result", h.message.payload.model_dump(mode="json"),
                              frozenset({"quotation-header"}))
 
-    runtime.route(change_route("dataverse.quote.changes", "sales-quote"))
-    runtime.route(change_route("dataverse.quotedetail.changes", "sales-line"))
+    runtime.route(change_route("dataverse.quote.changes", "sales-quote", "quote"))
+    runtime.route(change_route("dataverse.quotedetail.changes", "sales-line", "quotedetail"))
     runtime.route(Route(topic=SCM_QUOTE_EVENTS, parse=QuoteEvent.model_validate, message_id=lambda e: e.event_id,
                         handle=on_quote_event))
     runtime.route(Route(topic=SCM_FEATURE_EVENTS, parse=FeatureStateEvent.model_validate,

@@ -137,7 +137,11 @@ class QuoteService:
         await answer(outbox, command, "accepted", quote=changed)
 
     async def _existing(self, conn: asyncpg.Connection, outbox: Outbox, command: Command) -> Quotation | None:
-        quote = await repo.load(conn, command.target) if command.target else None
+        if not command.target:
+            await answer(outbox, command, "rejected", code=domain.COMMAND_INVALID,
+                         text="target is required: the quotation number")
+            return None
+        quote = await repo.load(conn, command.target)
         if quote is None:
             await answer(outbox, command, "rejected", code=NOT_FOUND,
                          text=refusals.not_found_text(command.target))
