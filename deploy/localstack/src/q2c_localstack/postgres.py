@@ -15,7 +15,7 @@ import secrets
 import subprocess
 import time
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import asyncpg
 
@@ -51,7 +51,10 @@ def _role_password(config: StackConfig, role: str) -> str:
     """Derived from the admin credentials, so every stack home that manages the same server
     (a second checkout pointed at it with Q2C_DATABASE_URL, say) agrees on the role passwords
     and never resets another's."""
-    admin_secret = config.external_pg_admin or _admin_password(config)
+    if config.external_pg_admin:
+        admin_secret = unquote(urlsplit(config.external_pg_admin).password or "")
+    else:
+        admin_secret = _admin_password(config)
     return hmac.new(admin_secret.encode(), role.encode(), hashlib.sha256).hexdigest()[:32]
 
 
