@@ -9,7 +9,7 @@ Q2C_CACHE ?= $(HOME)/.cache/q2c
 UV := $(Q2C_CACHE)/uv-$(UV_VERSION)/bin/uv
 RUN := $(UV) run --frozen --no-progress
 
-.PHONY: setup up down status demo test test-unit bench lint clean-state admin
+.PHONY: setup up down status demo test test-unit bench lint clean-state admin processor
 
 # uv, pinned, in a cache outside the repository; it installs the locked environment.
 $(UV):
@@ -43,6 +43,10 @@ test-unit: setup
 # The dual-write admin: make admin ARGS="maps" (pause MAP, resume MAP, errors, retry --all, initial-sync)
 admin: setup
 	$(RUN) python -m q2c_localstack admin $(ARGS)
+
+# The message processor's messages: make processor ARGS="messages" (cancel ID, requeue ID)
+processor: setup
+	$(RUN) python -m q2c_localstack processor $(ARGS)
 
 bench: up
 	$(RUN) python -m q2c_localstack bench

@@ -120,3 +120,35 @@ async def test_queued_messages_survive_a_killed_quote_service(running_stack, cli
     for number in numbers:
         assert len(processor_events(clients, number, "Processed")) == 1
         assert len((await clients.last_state(number))["quotation"]["journals"]) == 1
+
+
+async def test_an_administrator_cancels_and_requeues_a_message(running_stack, clients: QuoteClients,
+                                                              stopped_processor: None) -> None:
+    import asyncio
+    import subprocess
+
+    from q2c_localstack.services import admin_command
+
+    async def processor_admin(*argv: str) -> str:
+        command, env = admin_command(running_stack, list(argv), "quote")
+        done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    number = await clients.create_sales_quote()
+    await clients.sales("quote.send", number)
+    [queued] = await clients.probe.wait_for("scm.processor.events", lambda r: r.value["document"] == number)
+    message_id = queued.value["message_id"]
+    assert message_id in await processor_admin("messages", "Queued")
+    assert f"{message_id}: Canceled" in await processor_admin("cancel", message_id)
+    await clients.probe.wait_for("scm.processor.events",
+                                 lambda r: r.key == message_id and r.value["state"] == "Canceled")
+    await clients.scm("processor.run", "processor")  # a canceled message is not processed
+    await clients.probe.settle(1.0)
+    assert processor_events(clients, number, "Processed") == []
+    assert f"{message_id}: Queued" in await processor_admin("requeue", message_id)
+    await clients.scm("processor.run", "processor")
+    await clients.probe.wait_for("scm.processor.events",
+                                 lambda r: r.key == message_id and r.value["state"] == "Processed")
+    states = [r.value["state"] for r in clients.probe.matching("scm.processor.events", lambda r: r.key == message_id)]
+    assert states == ["Queued", "Canceled", "Queued", "Processed"]

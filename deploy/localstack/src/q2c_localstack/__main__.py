@@ -11,7 +11,7 @@ from .config import StackConfig, StackError
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="q2c_localstack")
-    parser.add_argument("command", choices=["up", "down", "status", "demo", "bench", "admin", "asyncapi"])
+    parser.add_argument("command", choices=["up", "down", "status", "demo", "bench", "admin", "processor", "asyncapi"])
     parser.add_argument("args", nargs=argparse.REMAINDER, help="for admin: the dual-write admin command")
     args = parser.parse_args()
     # The broker is expected to refuse connections while it starts; say so once, not per try.
@@ -33,6 +33,8 @@ def main() -> int:
             print(render(load_catalog(config.topic_catalog)), end="")
         elif args.command == "admin":
             return admin(config, args.args)
+        elif args.command == "processor":
+            return admin(config, args.args, "quote")
         elif args.command == "demo":
             from .demo import run_demo
 
@@ -47,13 +49,13 @@ def main() -> int:
     return 0
 
 
-def admin(config: StackConfig, argv: list[str]) -> int:
-    """The dual-write admin CLI, run with the adapter's database and the stack's catalog."""
+def admin(config: StackConfig, argv: list[str], service: str = "dual-write-adapter") -> int:
+    """A service's admin CLI, run with its database and the stack's catalog."""
     import subprocess
 
     from .services import admin_command
 
-    command, env = admin_command(config, argv)
+    command, env = admin_command(config, argv, service)
     return subprocess.run(command, env=env).returncode
 
 

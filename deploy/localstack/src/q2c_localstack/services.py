@@ -62,9 +62,14 @@ def is_running(config: StackConfig, service: ServiceSpec) -> bool:
     return processes.running_pid(config.run_dir, _name(service)) is not None
 
 
-def admin_command(config: StackConfig, argv: list[str]) -> tuple[list[str], dict[str, str]]:
-    """How to run the dual-write admin CLI against this stack: its argv and environment."""
-    [adapter] = [s for s in config.services if s.name == "dual-write-adapter"]
-    env = {**os.environ, "Q2C_DB_URL": postgres.service_dsn(config, adapter),
+ADMIN_MODULES = {"dual-write-adapter": "dual_write_adapter.admin", "quote": "quote_service.admin"}
+
+
+def admin_command(config: StackConfig, argv: list[str], service: str = "dual-write-adapter",
+                  ) -> tuple[list[str], dict[str, str]]:
+    """How to run a service's admin CLI against this stack (the dual-write admin, or the
+    message processor's): its argv and environment (the service's own database)."""
+    [spec] = [s for s in config.services if s.name == service]
+    env = {**os.environ, "Q2C_DB_URL": postgres.service_dsn(config, spec),
            "Q2C_KAFKA_BOOTSTRAP": config.kafka_bootstrap, "Q2C_TOPIC_CATALOG": str(config.topic_catalog)}
-    return [sys.executable, "-m", "dual_write_adapter.admin", *argv], env
+    return [sys.executable, "-m", ADMIN_MODULES[service], *argv], env

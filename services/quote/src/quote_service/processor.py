@@ -5,6 +5,7 @@ a dependent message waits until its parent is Processed."""
 
 from collections.abc import Callable
 from dataclasses import replace
+from uuid import uuid4
 
 import asyncpg
 
@@ -38,7 +39,7 @@ async def create_journal(conn: asyncpg.Connection, quote: Quotation, journal_typ
 async def publish_state(outbox: Outbox, row: asyncpg.Record | dict, state: str, error: str | None = None) -> None:  # type: ignore[type-arg]
     event = ProcessorMessageEvent(message_id=row["message_id"], type=row["type"], document=row["document"],
                                   state=state, depends_on=row["depends_on"], error=error)  # type: ignore[arg-type]
-    await outbox.append(SCM_PROCESSOR_EVENTS, row["message_id"], event, message_id=f"{row['message_id']}:{state}",
+    await outbox.append(SCM_PROCESSOR_EVENTS, row["message_id"], event, message_id=str(uuid4()),
                         type=f"processor.{state.lower()}")
 
 
