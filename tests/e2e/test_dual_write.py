@@ -266,3 +266,39 @@ async def test_a_refused_line_change_is_put_back(both) -> None:
     assert note["alternate_key"] == {"msdyn_quotenumber": number, "sequencenumber": 1}
     restored = await sales.write("quotedetail", f"{number}/1", lambda w: w["caused_by"] == change["message_id"])
     assert restored["record"]["quantity"] == "3"
+
+
+async def test_with_the_lifecycle_feature_off_only_data_syncs(both) -> None:
+    sales, scm = both
+    await scm.set_feature("IntegrateQuotationLifecycle", False)
+    try:
+        number = await sales.create_quote()
+        created = await sales.write("quote", number)
+        # DOMAIN.md §1: no Sales state is written, and the quotation is SCM-origin
+        assert "statecode" not in created["record"] and "statuscode" not in created["record"]
+        assert created["record"]["msdyn_quotationcreationmethod"] == ORIGIN["SCM"]
+        activation = await sales.activate(number)
+        await scm.probe.settle(2.0)
+        # Sales lifecycle changes do not reach SCM status, and are not refused either
+        assert [e.value["quotation"]["SALESQUOTATIONSTATUS"] for e in scm.events(number)] == ["created"]
+        assert not scm.probe.matching("dataverse.notifications",
+                                      lambda r: r.value["refused_message_id"] == activation["message_id"])
+    finally:
+        await scm.set_feature("IntegrateQuotationLifecycle", True)
+
+
+async def test_with_scm_as_price_master_the_line_discount_is_per_unit(both) -> None:
+    sales, scm = both
+    await scm.set_feature("PriceMaster", True)
+    try:
+        number = await sales.create_quote()
+        await sales.row_state(number, "created")
+        await sales.add_line_and_wait(number, manualdiscountamount=None, msdyn_linediscountamount="3.33")
+        [line] = (await scm.last_state(number, version=2))["quotation"]["lines"]
+        # no split: the per-unit discount is taken as it is, no charge (DUALWRITE-REFERENCE §3.3)
+        assert (line["LINEDISCOUNTAMOUNT"], line["TOTALCHARGESAMOUNT"]) == ("3.33", "0.00")
+        written = await sales.write("quotedetail", f"{number}/1")
+        assert written["record"]["msdyn_linediscountamount"] == "3.33"
+        assert "manualdiscountamount" not in written["record"]
+    finally:
+        await scm.set_feature("PriceMaster", False)
