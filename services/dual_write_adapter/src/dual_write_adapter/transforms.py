@@ -2,22 +2,15 @@
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from q2c_contracts.decimals import money, quantity
+
 CENT = Decimal("0.01")
+__all__ = ["SALES_STATE", "join_discount", "money", "quantity", "split_discount"]
 
 # DOMAIN.md §1: the Sales state (statecode, statuscode) q2c writes for each SCM status.
 SALES_STATE = {
     "created": (0, 1), "sent": (1, 2), "confirmed": (2, 4), "lost": (3, 5), "cancelled": (3, 6), "revised": (3, 7),
 }
-
-
-def money(value: Decimal) -> str:
-    rounded = value.quantize(CENT, rounding=ROUND_HALF_UP)
-    return str(rounded if rounded else rounded.copy_abs())
-
-
-def quantity(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return "0" if text == "-0" else text
 
 
 def split_discount(total: Decimal, qty: Decimal) -> tuple[Decimal, Decimal]:
