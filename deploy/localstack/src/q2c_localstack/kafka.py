@@ -95,7 +95,9 @@ def start(config: StackConfig) -> str:
     properties.write_text(_properties(config, data_dir))
     if not (data_dir / "meta.properties").exists():
         result = subprocess.run(
-            _java(config, libs, ["kafka.tools.StorageTool", "format", "-t", _cluster_id(home),
+            # "--cluster-id=<id>" in one word: a base64url id may start with "-", which the
+            # tool's argument parser would take for an option.
+            _java(config, libs, ["kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id(home)}",
                                  "-c", str(properties)], "-Xmx256m"),
             capture_output=True, text=True, timeout=120,
         )

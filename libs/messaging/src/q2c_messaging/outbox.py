@@ -105,10 +105,19 @@ class OutboxRelay:
         self._service = service
 
     async def start(self) -> None:
-        if self._listen_dsn:
-            self._listener = await asyncpg.connect(self._listen_dsn)
-            await self._listener.add_listener("outbox", lambda *_: self._wake.set())
+        await self._listen()
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def _listen(self) -> None:
+        """(Re)open the LISTEN connection; without it the relay still polls."""
+        if not self._listen_dsn or (self._listener is not None and not self._listener.is_closed()):
+            return
+        try:
+            self._listener = await asyncpg.connect(self._listen_dsn, timeout=5)
+            await self._listener.add_listener("outbox", lambda *_: self._wake.set())
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            self._listener = None
+            log.warning("outbox.listen_failed", error=repr(exc))
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Let the batch in flight finish (fewer republished messages), then end."""
@@ -119,7 +128,7 @@ class OutboxRelay:
                 await asyncio.wait_for(self._task, timeout)
             except (TimeoutError, asyncio.CancelledError):
                 pass
-        if self._listener:
+        if self._listener and not self._listener.is_closed():
             await self._listener.close()
 
     async def _run(self) -> None:
@@ -137,6 +146,7 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
                 continue
             if published < self._batch_size and not self._stopping:
+                await self._listen()  # after a database restart the old LISTEN connection is gone
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 

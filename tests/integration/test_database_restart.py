@@ -1,0 +1,31 @@
+"""The services outlive a PostgreSQL restart: a command that arrives while the database is
+down is retried (the offset is not committed) and answered once it is back; nothing is lost."""
+
+import asyncio
+
+import pytest
+
+from q2c_localstack import postgres
+from q2c_localstack.config import StackConfig
+from q2c_localstack.probe import TopicProbe
+
+from ..e2e.test_feature_state import COMMANDS, RESULTS, command
+
+
+async def test_a_command_sent_while_the_database_is_down_is_answered_after(running_stack: StackConfig) -> None:
+    if running_stack.external_pg_admin:
+        pytest.skip("the database server is external (Q2C_DATABASE_URL): not ours to restart")
+    async with TopicProbe(running_stack.kafka_bootstrap, [RESULTS]) as probe:
+        await asyncio.to_thread(postgres.stop, running_stack)
+        assert not postgres.is_running(running_stack)
+        cmd = command("feature.set", "CopyQuotationDataToSalesOrders",
+                      {"feature": "CopyQuotationDataToSalesOrders", "enabled": True})
+        await probe.publish(COMMANDS, cmd["target"], cmd)
+        await probe.settle(3.0)
+        assert probe.matching(RESULTS, lambda r: r.key == cmd["command_id"]) == []  # nothing while it is down
+        await asyncio.to_thread(postgres.start, running_stack)
+        await asyncio.to_thread(postgres.wait_ready, running_stack)
+        [result] = await probe.wait_for(RESULTS, lambda r: r.key == cmd["command_id"], timeout=90)
+        assert result.value["outcome"] == "accepted"
+        await probe.settle(2.0)
+        assert len(probe.matching(RESULTS, lambda r: r.key == cmd["command_id"])) == 1
