@@ -37,14 +37,18 @@ class Engine:
         await conn.executemany("INSERT INTO map_state (name, state) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                                [(name, RUNNING) for name in self.sync.maps])
 
-    async def states(self, conn: asyncpg.Connection, lock: bool = False) -> dict[str, str]:
-        rows = await conn.fetch("SELECT name, state FROM map_state" + (" FOR SHARE" if lock else ""))
+    async def states(self, conn: asyncpg.Connection, lock: tuple[str, ...] = ()) -> dict[str, str]:
+        """Every map's state; the maps in `lock` are share-locked, so a resume cannot switch
+        them to Running between our read and our queuing of the change."""
+        if lock:
+            await conn.execute("SELECT 1 FROM map_state WHERE name = ANY($1::text[]) FOR SHARE", list(lock))
+        rows = await conn.fetch("SELECT name, state FROM map_state")
         return {r["name"]: r["state"] for r in rows}
 
     async def dispatch(self, conn: asyncpg.Connection, outbox: Outbox, kind: str, payload: dict[str, Any]) -> None:
         """Run a change through its running maps; queue it for its paused ones."""
-        states = await self.states(conn, lock=True)
         maps = MAPS_OF[kind]
+        states = await self.states(conn, lock=maps)
         running = [m for m in maps if states.get(m, RUNNING) == RUNNING]
         for name in maps:
             state = states.get(name, RUNNING)
