@@ -2,11 +2,13 @@
 
 import argparse
 import logging
+import subprocess
 import sys
 import warnings
 
 from . import stack
 from .config import StackConfig, StackError
+from .services import admin_command
 
 
 def main() -> int:
@@ -51,10 +53,6 @@ def main() -> int:
 
 def admin(config: StackConfig, argv: list[str], service: str = "dual-write-adapter") -> int:
     """A service's admin CLI, run with its database and the stack's catalog."""
-    import subprocess
-
-    from .services import admin_command
-
     command, env = admin_command(config, argv, service)
     return subprocess.run(command, env=env).returncode
 

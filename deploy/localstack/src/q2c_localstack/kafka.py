@@ -1,6 +1,7 @@
 """A single-node KRaft Kafka (broker + controller) from the Maven Central jars."""
 
 import asyncio
+import base64
 import shutil
 import subprocess
 import time
@@ -9,6 +10,8 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
+
+from q2c_messaging.catalog import load_catalog
 
 from . import processes
 from .config import DEPLOY, StackConfig, StackError
@@ -115,7 +118,6 @@ def _cluster_id(home: Path) -> str:
     path = home / "cluster.id"
     if not path.exists():
         # Kafka cluster ids are 16 random bytes, base64url without padding.
-        import base64
         path.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
     return path.read_text().strip()
 
@@ -149,8 +151,6 @@ async def _describe(bootstrap: str) -> None:
 
 def create_topics(config: StackConfig) -> list[str]:
     """Create the catalog's topics that do not exist yet; return their names."""
-    from q2c_messaging.catalog import load_catalog
-
     catalog = load_catalog(config.topic_catalog)
     return asyncio.run(_create_topics(config.kafka_bootstrap, list(catalog)))
 

