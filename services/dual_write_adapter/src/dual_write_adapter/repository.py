@@ -30,11 +30,6 @@ async def save_sales_row(conn: asyncpg.Connection, table: str, key: str, record:
         table, key, primary_id, record, deleted)
 
 
-async def key_of_primary_id(conn: asyncpg.Connection, table: str, primary_id: str) -> str | None:
-    return await conn.fetchval("SELECT alt_key FROM sales_row WHERE sales_table = $1 AND primary_id = $2",
-                               table, primary_id)
-
-
 async def live_line_keys(conn: asyncpg.Connection, number: str) -> list[str]:
     rows = await conn.fetch(
         "SELECT alt_key FROM sales_row WHERE sales_table = 'quotedetail' AND alt_key LIKE $1 AND NOT deleted",

@@ -51,45 +51,36 @@ class Sync:
 
     async def sales_quote_change(self, conn: asyncpg.Connection, outbox: Outbox, change: DataverseChange) -> None:
         record = change.record
-        number = await self._quote_key(conn, record)
-        mirror = await repo.sales_row(conn, "quote", number)
+        number: str = record["msdyn_quotenumber"]  # present: checked when the change was parsed
+        primary_id = record.get("quoteid")
+        live = _live(await repo.sales_row(conn, "quote", number))
         features = await repo.features(conn)
         await repo.record_sales_change(conn, change.message_id, "quote", number)
-        primary_id = record.get("quoteid")
         if change.operation == "delete":
-            if mirror is None or mirror.deleted:
-                return
-            await repo.save_sales_row(conn, "quote", number, mirror.record, primary_id, deleted=True)
-            await self._forward(conn, outbox, change, "quote.delete", number, {})
+            if live is not None:
+                await repo.save_sales_row(conn, "quote", number, live.record, primary_id, deleted=True)
+                await self._forward(conn, outbox, change, "quote.delete", number, {})
             return
-        known = mirror is not None and not mirror.deleted
-        # A create for a row we know is either Sales echoing the row q2c wrote (it comes back
-        # with the primary id Sales gave it: CONTRACT.md §1), or a second row that takes a
-        # number that exists: that one goes to the quote service to be refused.
-        collision = known and change.operation == "create" and (
-            (mirror.primary_id is not None and primary_id != mirror.primary_id)  # type: ignore[union-attr]
-            # no id seen yet: an echo carries what q2c wrote; another row has values of its own
-            or (mirror.primary_id is None and not self.header.same(  # type: ignore[union-attr]
-                mirror.record, record, set(record) & set(mirror.record) - {"quoteid"})))  # type: ignore[union-attr]
-        if collision:
-            await self._forward(conn, outbox, change, "quote.create", number,
-                                self.header.command_data({**record}, features))
-            return
-        merged = {**(mirror.record if known else {}), **record}  # type: ignore[union-attr]
-        await repo.save_sales_row(conn, "quote", number, merged, primary_id)
-        if not known:
+        if live is None:
             if change.operation == "update":
                 raise MappingFailed(f"update of quote {number}, which Sales never created here")
-            data = self.header.command_data(merged, features)
-            await self._forward(conn, outbox, change, "quote.create", number, data)
+            await repo.save_sales_row(conn, "quote", number, dict(record), primary_id)
+            await self._forward(conn, outbox, change, "quote.create", number,
+                                self.header.command_data(record, features))
             await self._release_held_lines(conn, outbox, number)
             return
-        changed = {c for c in record if not self.header.same(mirror.record, record, {c})}  # type: ignore[union-attr]
+        if change.operation == "create" and self._is_second_row(live, record, primary_id):
+            await self._forward(conn, outbox, change, "quote.create", number,
+                                self.header.command_data(record, features))
+            return
+        merged = {**live.record, **record}
+        await repo.save_sales_row(conn, "quote", number, merged, primary_id)
+        changed = {c for c in record if not self.header.same(live.record, record, {c})}
         data = self.header.command_data(merged, features, changed)
         if data:
             await self._forward(conn, outbox, change, "quote.update", number, data)
-        old, new = mirror.record.get("statecode"), merged.get("statecode")  # type: ignore[union-attr]
         if "statecode" in changed or "statuscode" in changed:
+            old, new = live.record.get("statecode"), merged.get("statecode")
             command = lifecycle_command(old, new, merged.get("statuscode"))
             if command is None and new != old:
                 raise MappingFailed(f"Sales state {old} → {new}/{merged.get('statuscode')} of quote {number} "
@@ -100,51 +91,45 @@ class Sync:
             elif command:
                 await self._forward(conn, outbox, change, command, number, {})
 
+    def _is_second_row(self, live: repo.SalesRow, record: dict[str, Any], primary_id: str | None) -> bool:
+        """A create for a row we know is either Sales echoing the row q2c wrote (it comes back
+        with the primary id Sales gave it: CONTRACT.md §1), or a second row that takes a number
+        that exists, which goes to the quote service to be refused with number.collision."""
+        if live.primary_id is not None:
+            return primary_id != live.primary_id
+        # no id seen yet: an echo carries what q2c wrote; another row has values of its own
+        return not self.header.same(live.record, record, set(record) & set(live.record) - {"quoteid"})
+
     async def sales_line_change(self, conn: asyncpg.Connection, outbox: Outbox, change: DataverseChange) -> None:
         record = change.record
-        number, sequence = record.get("msdyn_quotenumber"), record.get("sequencenumber")
-        if (number is None or sequence is None) and record.get("quotedetailid"):
-            key = await repo.key_of_primary_id(conn, "quotedetail", record["quotedetailid"])
-            if key:
-                number, _, seq_text = key.rpartition("/")
-                sequence = int(seq_text)
-        if not isinstance(number, str) or not isinstance(sequence, int) or isinstance(sequence, bool):
-            raise MappingFailed("a quote line change must name msdyn_quotenumber and an integer sequencenumber")
+        number: str = record["msdyn_quotenumber"]  # both present: checked when the change was parsed
+        sequence: int = record["sequencenumber"]
         if not await repo.quote_known(conn, number):
             # CONTRACT.md §1: a line may arrive before its quote; it waits for it.
             await repo.hold_line(conn, number, change.model_dump(mode="json"))
             log.info("adapter.line_held", quote=number, sequence=sequence)
             return
         key = f"{number}/{sequence}"
-        mirror = await repo.sales_row(conn, "quotedetail", key)
+        primary_id = record.get("quotedetailid")
+        live = _live(await repo.sales_row(conn, "quotedetail", key))
         features = await repo.features(conn)
         await repo.record_sales_change(conn, change.message_id, "quotedetail", key)
-        primary_id = record.get("quotedetailid")
-        known = mirror is not None and not mirror.deleted
         if change.operation == "delete":
-            if known:
-                await repo.save_sales_row(conn, "quotedetail", key, mirror.record, primary_id, deleted=True)  # type: ignore[union-attr]
+            if live is not None:
+                await repo.save_sales_row(conn, "quotedetail", key, live.record, primary_id, deleted=True)
                 await self._forward(conn, outbox, change, "quote.delete-line", number, {"sequence_number": sequence})
             return
-        merged = {**(mirror.record if known else {}), **record}  # type: ignore[union-attr]
+        merged = {**(live.record if live else {}), **record}
         await repo.save_sales_row(conn, "quotedetail", key, merged, primary_id)
-        if not known:
-            data = self.lines.command_data(merged, features)
-            await self._forward(conn, outbox, change, "quote.add-line", number, data)
+        if live is None:
+            await self._forward(conn, outbox, change, "quote.add-line", number,
+                                self.lines.command_data(merged, features))
             return
-        changed = {c for c in record if not self.lines.same(mirror.record, record, {c})}  # type: ignore[union-attr]
+        changed = {c for c in record if not self.lines.same(live.record, record, {c})}
         data = self.lines.command_data(merged, features, changed)
         if data:
             await self._forward(conn, outbox, change, "quote.update-line", number,
                                 {**data, "sequence_number": sequence})
-
-    async def _quote_key(self, conn: asyncpg.Connection, record: dict[str, Any]) -> str:
-        number = record.get("msdyn_quotenumber")
-        if number is None and record.get("quoteid"):
-            number = await repo.key_of_primary_id(conn, "quote", record["quoteid"])
-        if not isinstance(number, str) or not number:
-            raise MappingFailed("a quote change must name its row by msdyn_quotenumber")
-        return number
 
     async def _release_held_lines(self, conn: asyncpg.Connection, outbox: Outbox, number: str) -> None:
         for held in await repo.take_held_lines(conn, number):
@@ -210,16 +195,17 @@ class Sync:
         record = tmap.to_sales(scm, features)
         key = tmap.key_string(record)
         mirror = await repo.sales_row(conn, tmap.sales_table, key)
-        live = mirror is not None and not mirror.deleted
-        if live and sales_caused and not force:
-            owned = tmap.scm_owned_columns(features)
-            if tmap.same(mirror.record, record, owned):  # type: ignore[union-attr]
+        live = _live(mirror)
+        if live is not None and not force:
+            if sales_caused:
+                owned = tmap.scm_owned_columns(features)
+                if tmap.same(live.record, record, owned):
+                    return
+                record = {**record, **{c: live.record[c] for c in record if c not in owned and c in live.record}}
+            elif tmap.same(live.record, record, set(record)):
                 return
-            record = {**record, **{c: mirror.record[c] for c in record if c not in owned and c in mirror.record}}  # type: ignore[union-attr]
-        elif live and not force and tmap.same(mirror.record, record, set(record)):  # type: ignore[union-attr]
-            return
         await self._write(outbox, tmap, "upsert", record, caused_by)
-        merged = {**(mirror.record if live else {}), **record}  # type: ignore[union-attr]
+        merged = {**(live.record if live else {}), **record}
         await repo.save_sales_row(conn, tmap.sales_table, key, merged, mirror.primary_id if mirror else None)
 
     async def _delete_in_sales(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap, key: str,
@@ -284,6 +270,11 @@ class Sync:
             await repo.save_sales_row(conn, tmap.sales_table, key, mirror.record if mirror else {}, deleted=True)
             return
         await self.write_to_sales(conn, outbox, tmap, scm, features, caused_by, force=True)
+
+
+def _live(row: repo.SalesRow | None) -> repo.SalesRow | None:
+    """The mirror row if Sales still has it."""
+    return row if row is not None and not row.deleted else None
 
 
 def _line_keys(number: str, snapshot: dict[str, Any] | None) -> set[str]:
