@@ -4,6 +4,7 @@ and every service, on their own ports with state in .q2c/test, so a stack starte
 Q2C_KAFKA_BOOTSTRAP / Q2C_DATABASE_URL point the tests at external servers instead."""
 
 import logging
+import os
 import shutil
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -18,12 +19,15 @@ from q2c_localstack.config import REPO_ROOT, StackConfig
 from q2c_localstack.probe import TopicProbe
 
 TEST_HOME = REPO_ROOT / ".q2c" / "test"
+# Two test runs on one machine (two clones, say) keep apart by shifting every port.
+PORT_OFFSET = int(os.environ.get("Q2C_TEST_PORT_OFFSET", "0"))
 
 
 @pytest.fixture(scope="session")
 def stack_config() -> StackConfig:
-    return StackConfig.from_env(home=TEST_HOME, kafka_port=19092, controller_port=19093, pg_port=55433,
-                                http_base_port=28100)
+    return StackConfig.from_env(home=TEST_HOME, kafka_port=19092 + PORT_OFFSET,
+                                controller_port=19093 + PORT_OFFSET, pg_port=55433 + PORT_OFFSET,
+                                http_base_port=28100 + PORT_OFFSET)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,16 @@ NOT_DRAFT: CodeText = ("quote.not-draft", "Only a draft quote can be activated, 
 FEATURE_STATE_SCM_IS_MASTER: CodeText = ("feature-state.scm-is-master",
                                          "Feature states are maintained in Supply Chain Management")
 
+# Orders and invoices (contract v2). SCM results:
+ORDER_NOT_FOUND = "order.not-found"  # text: "Sales order <number> does not exist"
+ORDER_INVALID_TRANSITION = "order.invalid-transition"  # "The order cannot be <action> in processing status <status>"
+ORDER_QUANTITY_EXCEEDED = "order.quantity-exceeded"  # "Line <sequence>: <quantity> exceeds the remaining <remaining>"
+# Sales notifications:
+ORDER_READ_ONLY: CodeText = ("order.read-only", "This order can no longer be changed in Sales")
+ORDER_STATUS_IN_SCM: CodeText = ("order.status-in-scm", "Order status is maintained in Supply Chain Management")
+INVOICE_SCM_ONLY: CodeText = ("invoice.scm-only",
+                              "Invoices are created in Supply Chain Management and cannot be changed in Sales")
+
 # Ours, where DOMAIN.md is silent (docs/decisions.md).
 LIFECYCLE_NOT_INTEGRATED: CodeText = (
     "quote.lifecycle-not-integrated",
@@ -36,3 +46,15 @@ def not_found_text(number: str | None) -> str:
 
 def invalid_transition_text(participle: str, status: str) -> str:
     return f"The quotation cannot be {participle} from status {status}"
+
+
+def order_not_found_text(number: str | None) -> str:
+    return f"Sales order {number} does not exist"
+
+
+def order_invalid_transition_text(participle: str, status: str) -> str:
+    return f"The order cannot be {participle} in processing status {status}"
+
+
+def quantity_exceeded_text(sequence: int, quantity: str, remaining: str) -> str:
+    return f"Line {sequence}: {quantity} exceeds the remaining {remaining}"
