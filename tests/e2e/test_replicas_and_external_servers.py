@@ -20,7 +20,8 @@ async def test_replicas_against_external_servers_share_the_work_once(running_sta
                                                                      tmp_path: Path) -> None:
     replicas = dataclasses.replace(
         running_stack, home=tmp_path / "replicas", external_kafka=running_stack.kafka_bootstrap,
-        external_pg_admin=postgres.admin_dsn(running_stack), http_base_port=29100 + int(os.environ.get("Q2C_TEST_PORT_OFFSET", "0")))
+        external_pg_admin=postgres.admin_dsn(running_stack),
+        http_base_port=29100 + int(os.environ.get("Q2C_TEST_PORT_OFFSET", "0")))
     said: list[str] = []
     await asyncio.to_thread(stack.up, replicas, said.append)
     try:

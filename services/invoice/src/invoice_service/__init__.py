@@ -1,0 +1,1 @@
+"""The invoice service (docs/orders-and-invoices.md)."""

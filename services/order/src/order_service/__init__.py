@@ -1,0 +1,1 @@
+"""The order service (docs/orders-and-invoices.md)."""
