@@ -110,8 +110,10 @@ async def test_initial_sync_writes_every_quotation_and_feature_state(running_sta
     await sales.row_state(number, "created")
     before = len(sales.writes("quote", number))
     output = await admin(running_stack, "initial-sync")
-    assert "initial sync [" in output and "quotations" in output
-    assert "5 feature states written" in output  # the five features of DOMAIN.md §3, not the parameters
+    assert "initial sync [" in output and "rows written per map: sales-order-header" in output
+    # the reference's dependency order (§4.8), and the five features of DOMAIN.md §3, not the parameters
+    assert output.index("sales-order-lines") < output.index("quotation-header") < output.index("sales-invoice")
+    assert "feature-states 5" in output
     full = await sales.write("quote", number, lambda w: w["caused_by"] == "initial-sync")
     assert full["record"]["msdyn_salesquotationstatus"] == STATUS["created"]
     assert len(sales.writes("quote", number)) > before

@@ -6,7 +6,9 @@
   stop MAP / run MAP   Not running ignores the map's changes; run starts it again
   errors               the open error log
   retry ID | --all     run logged changes again
-  initial-sync         write every current SCM quotation and feature state to Sales
+  initial-sync         write every current SCM document to Sales, map by map in the reference's
+                       dependency order (orders, order lines, quotations, quotation lines,
+                       invoices, invoice lines, then feature states)
 
 Writes go to the adapter's outbox; the running adapter publishes them."""
 
@@ -24,7 +26,7 @@ from q2c_persistence import create_pool
 
 from . import repository as repo
 from .engine import NOT_RUNNING, PAUSED, RESUMING, RUNNING, Engine
-from .sync import FEATURES, HEADER, LINES, Sync
+from .sync import Sync
 from .tablemap import load_maps
 
 SERVICE = "dual-write-adapter"
@@ -84,30 +86,23 @@ async def retry(pool: asyncpg.Pool, engine: Engine, ids: list[int]) -> int:
 
 
 async def initial_sync(pool: asyncpg.Pool, engine: Engine) -> None:
-    """A full push, SCM as master: every quotation (header and lines) and feature state."""
+    """A full push, SCM as master, map by map in the maps' `initial_sync` order
+    (DUALWRITE-REFERENCE §4.8): every current document's rows of that map."""
     sync = engine.sync
     async with pool.acquire() as conn:
-        quotes = await conn.fetch("SELECT number, snapshot FROM scm_quote WHERE NOT deleted ORDER BY number")
-        flags = await conn.fetch("SELECT name, value FROM feature_copy WHERE kind = 'feature' ORDER BY name")
-    total, done = len(quotes) + len(flags), 0
-    for row in quotes:
-        async with pool.acquire() as conn, conn.transaction():
-            outbox, settings = _outbox(conn, "initial-sync"), await repo.features(conn)
-            snapshot: dict[str, Any] = row["snapshot"]
-            await sync.write_to_sales(conn, outbox, sync.maps[HEADER], snapshot, settings, "initial-sync", force=True)
-            for line in snapshot["lines"]:
-                await sync.write_to_sales(conn, outbox, sync.maps[LINES],
-                                          {**line, "SALESQUOTATIONNUMBER": row["number"]}, settings, "initial-sync",
-                                          force=True)
-        done += 1
-        print(f"\rinitial sync {_bar(done, total)}", end="", flush=True)
-    for row in flags:
-        async with pool.acquire() as conn, conn.transaction():
-            await sync.write_to_sales(conn, _outbox(conn, "initial-sync"), sync.maps[FEATURES],
-                                      {"name": row["name"], "value": row["value"]}, {}, "initial-sync", force=True)
-        done += 1
-        print(f"\rinitial sync {_bar(done, total)}", end="", flush=True)
-    print(f"\rinitial sync {_bar(done, total)}: {len(quotes)} quotations, {len(flags)} feature states written")
+        documents = {topic: await repo.scm_documents(conn, topic) for topic in sync.by_events}
+    total = sum(len(documents[m.scm.events]) for m in sync.maps.values())
+    done, written = 0, dict.fromkeys(sync.maps, 0)
+    for tmap in sync.maps.values():
+        for row in documents[tmap.scm.events]:
+            async with pool.acquire() as conn, conn.transaction():
+                document: dict[str, Any] = row["document"]
+                written[tmap.name] += await sync.initial_sync_document(
+                    conn, _outbox(conn, "initial-sync"), tmap, document, await repo.features(conn))
+            done += 1
+            print(f"\rinitial sync {_bar(done, total)}", end="", flush=True)
+    counts = ", ".join(f"{name} {count}" for name, count in written.items())
+    print(f"\rinitial sync {_bar(done, total)}: rows written per map: {counts}")
 
 
 async def main(argv: list[str]) -> int:

@@ -1,4 +1,6 @@
-"""The dual-write adapter process: Dataverse changes ⇄ SCM events through the table maps."""
+"""The dual-write adapter process: Dataverse changes ⇄ SCM events through the table maps.
+Its subscriptions come from the maps: each map's Sales change topic, each SCM events topic,
+and each results topic of the SCM services it sends commands to."""
 
 import asyncio
 import contextlib
@@ -6,17 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from q2c_contracts.dataverse import DataverseChange
-from q2c_contracts.quote import QuoteEvent, SalesQuoteResult
 from q2c_contracts.scm import FeatureStateEvent
-from q2c_contracts.topics import QUOTE_SALES_RESULTS, SCM_FEATURE_EVENTS, SCM_QUOTE_EVENTS
+from q2c_contracts.topics import SCM_FEATURE_EVENTS
 from q2c_messaging.consumer import ContractViolation, Handling, Route, Typed, envelope_route
 from q2c_messaging.runtime import ServiceRuntime
 from q2c_observability import get_logger
 
+from . import dataverse
 from . import repository as repo
-from .engine import Engine
+from .engine import RESULT, SALES, SCM, Engine
 from .sync import Sync
-from .tablemap import load_maps
+from .tablemap import EVENT_MODELS, RESULT_MODELS, TableMap, load_maps
 
 SERVICE = "dual-write-adapter"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -24,17 +26,15 @@ RESUME_POLL_SECONDS = 0.5
 log = get_logger(__name__)
 
 
-# CONTRACT.md §1: every change names its row by alternate key, whatever the operation.
-ALTERNATE_KEY = {"quote": {"msdyn_quotenumber": str}, "quotedetail": {"msdyn_quotenumber": str, "sequencenumber": int}}
-
-
-def parse_change(raw: dict[str, Any], table: str) -> DataverseChange:
-    """A change of `table`; one without its alternate key, or of another table, is not what
+def parse_change(raw: dict[str, Any], tmap: TableMap) -> DataverseChange:
+    """A change of the map's table. docs/contract.md §1: every change names its row by
+    alternate key, whatever the operation; one without it, or of another table, is not what
     this topic carries and goes to the dead-letter topic."""
     change = DataverseChange.model_validate(raw)
-    if change.table != table:
-        raise ContractViolation(f"table: {change.table!r} on the {table} topic")
-    for column, kind in ALTERNATE_KEY[table].items():
+    if change.table != tmap.sales.table:
+        raise ContractViolation(f"table: {change.table!r} on the {tmap.sales.table} topic")
+    for column in tmap.sales.key:
+        kind = int if column in dataverse.INTEGER_KEY_COLUMNS else str
         value = change.record.get(column)
         if not isinstance(value, kind) or isinstance(value, bool) or value == "":
             raise ContractViolation(f"record.{column}: the alternate key is required "
@@ -44,32 +44,44 @@ def parse_change(raw: dict[str, Any], table: str) -> DataverseChange:
 
 def build() -> ServiceRuntime:
     runtime = ServiceRuntime(SERVICE, MIGRATIONS)
-    engine = Engine(Sync(load_maps()))  # a broken map stops the start here, with its reason
+    maps = load_maps()  # a broken map stops the start here, with its reason
+    engine = Engine(Sync(maps))
 
-    def change_route(topic: str, kind: str, table: str) -> Route[DataverseChange]:
+    def change_route(tmap: TableMap) -> Route[DataverseChange]:
         async def handle(h: Handling[DataverseChange]) -> None:
-            await engine.dispatch(h.conn, h.outbox, kind, h.message.model_dump(mode="json"))
-        return Route(topic=topic, parse=lambda raw: parse_change(raw, table), message_id=lambda c: c.message_id,
-                     handle=handle)
+            await engine.dispatch(h.conn, h.outbox, SALES + tmap.name, h.message.model_dump(mode="json"))
+        assert tmap.sales.changes is not None
+        return Route(topic=tmap.sales.changes, parse=lambda raw: parse_change(raw, tmap),
+                     message_id=lambda c: c.message_id, handle=handle)
 
-    async def on_quote_event(h: Handling[QuoteEvent]) -> None:
-        await engine.dispatch(h.conn, h.outbox, "scm-quote", h.message.model_dump(mode="json"))
+    def event_route(topic: str) -> Route[Any]:
+        async def handle(h: Handling[Any]) -> None:
+            if isinstance(h.message, FeatureStateEvent):  # the adapter's own copy of the switches
+                await repo.store_feature(h.conn, h.message.name, h.message.kind, h.message.value)
+            await engine.dispatch(h.conn, h.outbox, SCM + topic, h.message.model_dump(mode="json"))
+        return Route(topic=topic, parse=EVENT_MODELS[topic].model_validate, message_id=lambda e: e.event_id,
+                     handle=handle, workers=1 if topic == SCM_FEATURE_EVENTS else None)
 
-    async def on_feature_event(h: Handling[FeatureStateEvent]) -> None:
-        await repo.store_feature(h.conn, h.message.name, h.message.kind, h.message.value)
-        await engine.dispatch(h.conn, h.outbox, "scm-feature", h.message.model_dump(mode="json"))
+    def result_route(topic: str, envelope: str) -> Route[Any]:
+        async def handle(h: Handling[Typed[Any]]) -> None:
+            # Refusals are not queued by a pause: the Sales change they answer was taken already.
+            kind = RESULT + envelope
+            await engine.process(h.conn, h.outbox, kind, h.message.payload.model_dump(mode="json"),
+                                 frozenset(m.name for m in maps.values() if m.results and m.results.topic == topic))
+        return envelope_route(topic, {envelope: RESULT_MODELS[envelope]}, handle)
 
-    async def on_sales_result(h: Handling[Typed[SalesQuoteResult]]) -> None:
-        await engine.process(h.conn, h.outbox, "sales-result", h.message.payload.model_dump(mode="json"),
-                             frozenset({"quotation-header"}))
-
-    runtime.route(change_route("dataverse.quote.changes", "sales-quote", "quote"))
-    runtime.route(change_route("dataverse.quotedetail.changes", "sales-line", "quotedetail"))
-    runtime.route(Route(topic=SCM_QUOTE_EVENTS, parse=QuoteEvent.model_validate, message_id=lambda e: e.event_id,
-                        handle=on_quote_event))
-    runtime.route(Route(topic=SCM_FEATURE_EVENTS, parse=FeatureStateEvent.model_validate,
-                        message_id=lambda e: e.event_id, handle=on_feature_event, workers=1))
-    runtime.route(envelope_route(QUOTE_SALES_RESULTS, {"quote.sales-result": SalesQuoteResult}, on_sales_result))
+    for tmap in maps.values():
+        if tmap.sales.changes is not None:
+            runtime.route(change_route(tmap))
+    for topic in dict.fromkeys(m.scm.events for m in maps.values()):
+        runtime.route(event_route(topic))
+    results = {m.results.topic: m.results.envelope for m in maps.values() if m.results is not None}
+    for topic, envelope in results.items():
+        runtime.route(result_route(topic, envelope))
+    for tmap in maps.values():
+        for topic in (tmap.sales.writes, *([tmap.commands.topic] if tmap.commands else [])):
+            if not runtime.catalog.may_write(SERVICE, topic):
+                raise ValueError(f"map {tmap.name!r}: {SERVICE} may not write {topic} (deploy/kafka/topics.yaml)")
 
     async def ensure_maps(pool) -> None:  # type: ignore[no-untyped-def]
         async with pool.acquire() as conn:

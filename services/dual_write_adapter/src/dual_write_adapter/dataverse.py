@@ -1,5 +1,5 @@
-"""What the adapter knows of Dataverse: the columns of each table it maps (CONTRACT.md §1–§2,
-DUALWRITE-REFERENCE §4) and the Sales state codes (§1.1)."""
+"""What the adapter knows of Dataverse: the columns of each table it maps (docs/contract.md
+§1–§2, DUALWRITE-REFERENCE §4), the JSON type of alternate-key columns, and Sales codes."""
 
 COLUMNS: dict[str, frozenset[str]] = {
     "quote": frozenset({
@@ -12,10 +12,26 @@ COLUMNS: dict[str, frozenset[str]] = {
         "manualdiscountamount", "msdyn_linediscountamount", "msdyn_shippingsite", "msdyn_shippingwarehouse", "uomid",
         "extendedamount", "baseamount", "msdyn_salesquotationstatus", "msdyn_totalchargesamount",
     }),
+    "salesorder": frozenset({
+        "salesorderid", "msdyn_salesordernumber", "name", "customerid", "transactioncurrencyid",
+        "msdyn_quotationnumber", "quoteid", "ownerid", "requestdeliveryby", "statecode", "statuscode",
+        "msdyn_processingstatus", "totalamount",
+    }),
+    "salesorderdetail": frozenset({
+        "salesorderdetailid", "salesorderid", "msdyn_salesordernumber", "sequencenumber", "productid", "quantity",
+        "priceperunit", "manualdiscountamount", "msdyn_linediscountamount", "msdyn_shippingsite",
+        "msdyn_shippingwarehouse", "uomid", "extendedamount", "msdyn_linestatus",
+    }),
+    "invoice": frozenset({
+        "invoiceid", "msdyn_invoicenumber", "msdyn_salesordernumber", "customerid", "transactioncurrencyid",
+        "msdyn_invoicedate", "msdyn_totalamount", "statecode", "statuscode", "ispricelocked", "ownerid",
+    }),
+    "invoicedetail": frozenset({
+        "invoicedetailid", "invoiceid", "msdyn_invoicenumber", "sequencenumber", "productid", "quantity",
+        "priceperunit", "extendedamount",
+    }),
     "msdyn_supplychainfeaturestate": frozenset({"msdyn_name", "statecode"}),
 }
-PRIMARY_ID = {"quote": "quoteid", "quotedetail": "quotedetailid"}
 
-# quote statecode / statuscode (DUALWRITE-REFERENCE §1.1)
-DRAFT, ACTIVE, WON, CLOSED = 0, 1, 2, 3
-LOST, CANCELED, REVISED = 5, 6, 7
+# Alternate-key columns that are JSON integers; every other key column is a string.
+INTEGER_KEY_COLUMNS = frozenset({"sequencenumber"})

@@ -11,22 +11,21 @@ import asyncpg
 from pydantic import ValidationError
 
 from q2c_contracts.dataverse import DataverseChange
-from q2c_contracts.quote import QuoteEvent, SalesQuoteResult
-from q2c_contracts.scm import FeatureStateEvent
 from q2c_messaging.consumer import describe_validation_error
 from q2c_messaging.outbox import Outbox
 from q2c_observability import get_logger
 
-from .sync import FEATURES, HEADER, LINES, Sync
-from .tablemap import MappingFailed
+from .sync import Sync
+from .tablemap import EVENT_MODELS, RESULT_MODELS, MappingFailed
 
 log = get_logger(__name__)
 
 RUNNING, PAUSED, RESUMING, NOT_RUNNING = "Running", "Paused", "Resuming", "Not running"
 STATES = (RUNNING, PAUSED, RESUMING, NOT_RUNNING)
-# Which maps a kind of change goes through.
-MAPS_OF = {"sales-quote": (HEADER,), "sales-line": (LINES,), "scm-quote": (HEADER, LINES),
-           "scm-feature": (FEATURES,)}
+# Kinds of change: `sales:<map>` (a Dataverse change of the map's table), `scm:<topic>` (an SCM
+# event, through every map of that topic), `result:<envelope type>` (an SCM service's answer
+# to a Sales command).
+SALES, SCM, RESULT = "sales:", "scm:", "result:"
 
 
 class Engine:
@@ -45,9 +44,17 @@ class Engine:
         rows = await conn.fetch("SELECT name, state FROM map_state")
         return {r["name"]: r["state"] for r in rows}
 
+    def maps_of(self, kind: str) -> tuple[str, ...]:
+        """Which maps a kind of change goes through."""
+        if kind.startswith(SALES):
+            return (kind.removeprefix(SALES),)
+        if kind.startswith(SCM):
+            return tuple(m.name for m in self.sync.by_events[kind.removeprefix(SCM)])
+        raise MappingFailed(f"unknown kind of change {kind!r}")
+
     async def dispatch(self, conn: asyncpg.Connection, outbox: Outbox, kind: str, payload: dict[str, Any]) -> None:
         """Run a change through its running maps; queue it for its paused ones."""
-        maps = MAPS_OF[kind]
+        maps = self.maps_of(kind)
         states = await self.states(conn, lock=maps)
         running = [m for m in maps if states.get(m, RUNNING) == RUNNING]
         for name in maps:
@@ -76,18 +83,23 @@ class Engine:
 
     async def _apply(self, conn: asyncpg.Connection, outbox: Outbox, kind: str, payload: dict[str, Any],
                      maps: frozenset[str]) -> None:
-        if kind == "sales-quote":
-            await self.sync.sales_quote_change(conn, outbox, DataverseChange.model_validate(payload))
-        elif kind == "sales-line":
-            await self.sync.sales_line_change(conn, outbox, DataverseChange.model_validate(payload))
-        elif kind == "scm-quote":
-            await self.sync.scm_quote_event(conn, outbox, QuoteEvent.model_validate(payload), maps)
-        elif kind == "scm-feature":
-            await self.sync.feature_event(conn, outbox, FeatureStateEvent.model_validate(payload))
-        elif kind == "sales-result":
-            await self.sync.sales_result(conn, outbox, SalesQuoteResult.model_validate(payload))
+        if kind.startswith(SALES) and kind.removeprefix(SALES) in self.sync.maps:
+            tmap = self.sync.maps[kind.removeprefix(SALES)]
+            await self.sync.sales_change(conn, outbox, tmap, DataverseChange.model_validate(payload))
+        elif kind.startswith(SCM) and kind.removeprefix(SCM) in EVENT_MODELS:
+            topic = kind.removeprefix(SCM)
+            event = EVENT_MODELS[topic].model_validate(payload).model_dump(mode="json")
+            await self.sync.scm_event(conn, outbox, topic, event, maps)
+        elif kind.startswith(RESULT) and kind.removeprefix(RESULT) in RESULT_MODELS:
+            await self.sync.sales_result(conn, outbox, RESULT_MODELS[kind.removeprefix(RESULT)].model_validate(payload))
         else:
             raise MappingFailed(f"unknown kind of change {kind!r}")
+
+    def _maps_or(self, row: Any) -> tuple[str, ...]:
+        try:
+            return self.maps_of(row["kind"])
+        except MappingFailed:
+            return (row["map"],)
 
     # --- admin -----------------------------------------------------------------------------------
 
@@ -122,8 +134,8 @@ class Engine:
         row = await conn.fetchrow("SELECT * FROM error_log WHERE id = $1 AND state = 'open' FOR UPDATE", error_id)
         if row is None:
             raise ValueError(f"no open error {error_id}")
-        maps = frozenset(MAPS_OF.get(row["kind"], (row["map"],))) if row["kind"] != "scm-quote" \
-            else frozenset({row["map"]})
+        # an SCM event failed in one map (the one logged); everything else through its maps
+        maps = frozenset({row["map"]}) if row["kind"].startswith(SCM) else frozenset(self._maps_or(row))
         try:
             async with conn.transaction():
                 await self._apply(conn, outbox, row["kind"], row["payload"], maps)

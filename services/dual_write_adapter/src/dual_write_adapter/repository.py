@@ -1,23 +1,17 @@
-"""SQL for the adapter's own tables."""
+"""SQL for the adapter's own tables (migrations/), for every table map alike."""
 
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-
-@dataclass(frozen=True)
-class SalesRow:
-    record: dict[str, Any]
-    primary_id: str | None
-    deleted: bool
+from .decisions import Mirror
 
 
-async def sales_row(conn: asyncpg.Connection, table: str, key: str) -> SalesRow | None:
+async def sales_row(conn: asyncpg.Connection, table: str, key: str) -> Mirror | None:
     row = await conn.fetchrow(
         "SELECT record, primary_id, deleted FROM sales_row WHERE sales_table = $1 AND alt_key = $2 FOR UPDATE",
         table, key)
-    return SalesRow(row["record"], row["primary_id"], row["deleted"]) if row else None
+    return Mirror(row["record"], row["primary_id"], row["deleted"]) if row else None
 
 
 async def save_sales_row(conn: asyncpg.Connection, table: str, key: str, record: dict[str, Any],
@@ -30,38 +24,64 @@ async def save_sales_row(conn: asyncpg.Connection, table: str, key: str, record:
         table, key, primary_id, record, deleted)
 
 
-async def live_line_keys(conn: asyncpg.Connection, number: str) -> list[str]:
+async def live_child_keys(conn: asyncpg.Connection, table: str, parent_key: str) -> list[str]:
     rows = await conn.fetch(
-        "SELECT alt_key FROM sales_row WHERE sales_table = 'quotedetail' AND alt_key LIKE $1 AND NOT deleted",
-        number.replace("%", r"\%").replace("_", r"\_") + "/%")
-    return [r["alt_key"] for r in rows]
+        "SELECT alt_key FROM sales_row WHERE sales_table = $1 AND alt_key LIKE $2 AND NOT deleted",
+        table, parent_key.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "/%")
+    return [r["alt_key"] for r in rows if r["alt_key"].rpartition("/")[0] == parent_key]
 
 
-async def scm_quote(conn: asyncpg.Connection, number: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM scm_quote WHERE number = $1 FOR UPDATE", number)
+async def scm_document(conn: asyncpg.Connection, topic: str, number: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM scm_document WHERE topic = $1 AND number = $2 FOR UPDATE",
+                               topic, number)
 
 
-async def save_scm_quote(conn: asyncpg.Connection, number: str, version: int, snapshot: dict[str, Any],
-                         deleted: bool) -> None:
+async def save_scm_document(conn: asyncpg.Connection, topic: str, number: str, version: int | None,
+                            document: dict[str, Any], deleted: bool) -> None:
     await conn.execute(
-        """INSERT INTO scm_quote (number, version, snapshot, deleted) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (number) DO UPDATE SET version = EXCLUDED.version, snapshot = EXCLUDED.snapshot,
-                                             deleted = EXCLUDED.deleted""",
-        number, version, snapshot, deleted)
+        """INSERT INTO scm_document (topic, number, version, document, deleted) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (topic, number) DO UPDATE SET version = EXCLUDED.version, document = EXCLUDED.document,
+                                                    deleted = EXCLUDED.deleted""",
+        topic, number, version, document, deleted)
 
 
-async def quote_known(conn: asyncpg.Connection, number: str) -> bool:
-    """Whether the quotation exists for the adapter: Sales created it, or SCM published it."""
+async def scm_documents(conn: asyncpg.Connection, topic: str) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT number, document FROM scm_document WHERE topic = $1 AND NOT deleted "
+                            "ORDER BY number", topic)
+
+
+async def applied(conn: asyncpg.Connection, map_name: str, number: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT version, document FROM map_applied WHERE map = $1 AND number = $2",
+                               map_name, number)
+
+
+async def mark_applied(conn: asyncpg.Connection, map_name: str, number: str, version: int,
+                       document: dict[str, Any] | None = None) -> None:
+    """Record that a map applied `version` of a document (maps of rows keep the document)."""
+    await conn.execute(
+        """INSERT INTO map_applied (map, number, version, document) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (map, number) DO UPDATE SET version = EXCLUDED.version, document = EXCLUDED.document""",
+        map_name, number, version, document)
+
+
+async def document_known(conn: asyncpg.Connection, table: str, topic: str, key: str) -> bool:
+    """Whether a document exists for the adapter: Sales created it, or SCM published it."""
     return bool(await conn.fetchval(
-        """SELECT 1 WHERE EXISTS (SELECT 1 FROM sales_row WHERE sales_table = 'quote' AND alt_key = $1
-                                                          AND NOT deleted)
-                     OR EXISTS (SELECT 1 FROM scm_quote WHERE number = $1 AND NOT deleted)""", number))
+        """SELECT 1 WHERE EXISTS (SELECT 1 FROM sales_row WHERE sales_table = $1 AND alt_key = $3 AND NOT deleted)
+                     OR EXISTS (SELECT 1 FROM scm_document WHERE topic = $2 AND number = $3 AND NOT deleted)""",
+        table, topic, key))
 
 
 async def record_sales_change(conn: asyncpg.Connection, message_id: str, table: str, key: str) -> None:
     await conn.execute(
         "INSERT INTO sales_change (message_id, sales_table, alt_key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         message_id, table, key)
+
+
+async def next_command_id(conn: asyncpg.Connection, message_id: str) -> str:
+    """The first command of a Sales change carries its message id, the next ones a suffix."""
+    taken = await conn.fetchval("SELECT count(*) FROM forwarded_command WHERE sales_message_id = $1", message_id)
+    return message_id if taken == 0 else f"{message_id}/{taken + 1}"
 
 
 async def record_command(conn: asyncpg.Connection, command_id: str, message_id: str, command_type: str) -> None:
@@ -86,12 +106,14 @@ async def mark_notified(conn: asyncpg.Connection, message_id: str) -> bool:
         message_id) or False
 
 
-async def hold_line(conn: asyncpg.Connection, number: str, change: dict[str, Any]) -> None:
-    await conn.execute("INSERT INTO held_line (quote_number, change) VALUES ($1, $2)", number, change)
+async def hold(conn: asyncpg.Connection, map_name: str, parent_key: str, change: dict[str, Any]) -> None:
+    await conn.execute("INSERT INTO held_change (map, parent_key, change) VALUES ($1, $2, $3)",
+                       map_name, parent_key, change)
 
 
-async def take_held_lines(conn: asyncpg.Connection, number: str) -> list[dict[str, Any]]:
-    rows = await conn.fetch("DELETE FROM held_line WHERE quote_number = $1 RETURNING seq, change", number)
+async def take_held(conn: asyncpg.Connection, map_name: str, parent_key: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch("DELETE FROM held_change WHERE map = $1 AND parent_key = $2 RETURNING seq, change",
+                            map_name, parent_key)
     return [r["change"] for r in sorted(rows, key=lambda r: r["seq"])]
 
 
@@ -105,13 +127,3 @@ async def features(conn: asyncpg.Connection) -> dict[str, Any]:
     defaults = {"IntegrateQuotationLifecycle": True, "PriceMaster": False}  # DOMAIN.md §3, until heard
     rows = await conn.fetch("SELECT name, value FROM feature_copy")
     return {**defaults, **{r["name"]: r["value"] for r in rows}}
-
-
-async def mark_applied(conn: asyncpg.Connection, number: str, part: str, version: int,
-                       snapshot: dict[str, Any] | None = None) -> None:
-    """Record that map `part` applied `version` of the quotation (lines keep their snapshot)."""
-    if part == "quotation-header":
-        await conn.execute("UPDATE scm_quote SET header_version = $2 WHERE number = $1", number, version)
-    else:
-        await conn.execute("UPDATE scm_quote SET lines_version = $2, lines_snapshot = $3 WHERE number = $1",
-                           number, version, snapshot)

@@ -4,7 +4,10 @@ is not what the topic carries and is dead-lettered (ContractViolation), not erro
 import pytest
 
 from dual_write_adapter.app import parse_change
+from dual_write_adapter.tablemap import load_maps
 from q2c_messaging.consumer import ContractViolation
+
+MAP_OF = {m.sales_table: m for m in load_maps().values()}
 
 
 def change(table: str, record: dict) -> dict:
@@ -15,9 +18,13 @@ def change(table: str, record: dict) -> dict:
     ("quote", {"msdyn_quotenumber": "C-1001", "name": "x"}),
     ("quote", {"quoteid": "q", "msdyn_quotenumber": "C-1001"}),
     ("quotedetail", {"msdyn_quotenumber": "C-1001", "sequencenumber": 1}),
+    ("salesorder", {"msdyn_salesordernumber": "C-SO-1"}),
+    ("salesorderdetail", {"msdyn_salesordernumber": "C-SO-1", "sequencenumber": 2}),
+    ("invoice", {"msdyn_invoicenumber": "F-INV-000001"}),
+    ("invoicedetail", {"msdyn_invoicenumber": "F-INV-000001", "sequencenumber": 1}),
 ])
 def test_a_change_with_its_alternate_key_is_accepted(table: str, record: dict) -> None:
-    assert parse_change(change(table, record), table).record == record
+    assert parse_change(change(table, record), MAP_OF[table]).record == record
 
 
 @pytest.mark.parametrize(("table", "raw", "fragment"), [
@@ -28,7 +35,12 @@ def test_a_change_with_its_alternate_key_is_accepted(table: str, record: dict) -
     ("quotedetail", change("quotedetail", {"msdyn_quotenumber": "C-1", "sequencenumber": "1"}), "sequencenumber"),
     ("quotedetail", change("quotedetail", {"msdyn_quotenumber": "C-1", "sequencenumber": True}), "sequencenumber"),
     ("quote", change("quotedetail", {"msdyn_quotenumber": "C-1", "sequencenumber": 1}), "quotedetail"),
+    ("salesorder", change("salesorder", {"salesorderid": "o"}), "msdyn_salesordernumber"),
+    ("salesorderdetail", change("salesorderdetail", {"msdyn_salesordernumber": "C-SO-1"}), "sequencenumber"),
+    ("invoice", change("invoice", {"msdyn_invoicenumber": None}), "msdyn_invoicenumber"),
+    ("invoicedetail", change("invoicedetail", {"msdyn_invoicenumber": "F-INV-1", "sequencenumber": 1.0}),
+     "sequencenumber"),
 ])
 def test_a_change_without_its_alternate_key_is_a_contract_violation(table: str, raw: dict, fragment: str) -> None:
     with pytest.raises(ContractViolation, match=fragment):
-        parse_change(raw, table)
+        parse_change(raw, MAP_OF[table])
