@@ -151,7 +151,8 @@ class OrderService:
             else:
                 decisions.check_scm_edit(order)
             quotation = decisions.copy_source(command.issuer, features,
-                                              await repo.quotation(conn, order.quotation_number))
+                                              await repo.quotation(conn, order.quotation_number)) \
+                if command.type == "order.add-line" else None
             changed = DATA_EDITS[command.type](order, command.data, features, quotation)
         except Refused as refusal:
             await rejected(outbox, command, refusal.code, refusal.text, order=order)
