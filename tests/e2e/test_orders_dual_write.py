@@ -296,7 +296,8 @@ async def test_a_repeated_sales_order_change_changes_nothing(parties) -> None:
     await scm.order_state(number, lambda o: o["SALESORDERNAME"] == "Laptops")
     await sales.probe.settle(1.5)
 
-    renamed = scm.probe.matching("scm.order.events", lambda r: r.key == number and r.value["type"] == "order.updated")
+    renamed = scm.probe.matching("scm.order.events", lambda r: r.key == number and r.value["type"] == "order.updated"
+                                 and r.value["caused_by"] == change["message_id"])
     assert len(renamed) == 1
 
 
@@ -305,7 +306,7 @@ async def test_a_repeated_sales_order_change_changes_nothing(parties) -> None:
 async def test_a_poison_sales_change_goes_to_its_dead_letter_topic(probe_factory, topic: str) -> None:
     probe = await probe_factory(f"{topic}.dlq")
     key = str(uuid4())
-    await probe.publish_raw(topic, key, b"{not json")
+    await probe.publish(topic, key, b"{not json")
 
     [dead] = await probe.wait_for(f"{topic}.dlq", lambda r: r.key == key)
     assert dead.headers["error.code"] == "message.not-json"
