@@ -3,42 +3,18 @@ administrator would: pause and resume with changes queued in order in both direc
 error log and its retries, and the initial sync."""
 
 import asyncio
-import subprocess
 
 import pytest
 
-from q2c_localstack.config import StackConfig
-from q2c_localstack.services import admin_command
-
+from .admin_clients import admin, map_line, wait_state
 from .quote_clients import QUOTE_TOPICS, QuoteClients
 from .sales_clients import DATAVERSE_TOPICS, STATUS, SalesSystem
-
-
-async def admin(stack: StackConfig, *argv: str) -> str:
-    command, env = admin_command(stack, list(argv))
-    done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode in (0, 1), done.stderr
-    return done.stdout
 
 
 @pytest.fixture
 async def both(probe_factory) -> tuple[SalesSystem, QuoteClients]:
     probe = await probe_factory(*DATAVERSE_TOPICS, *QUOTE_TOPICS)
     return SalesSystem(probe), QuoteClients(probe)
-
-
-def map_line(output: str, name: str) -> list[str]:
-    [line] = [x for x in output.splitlines() if x.startswith(name + " ")]
-    return line.split()
-
-
-async def wait_state(stack: StackConfig, name: str, state: str) -> list[str]:
-    for _ in range(60):
-        row = map_line(await admin(stack, "maps"), name)
-        if row[1] == state:
-            return row
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"{name} never became {state}")
 
 
 async def test_a_paused_map_queues_sales_changes_and_replays_them_in_order(running_stack, both) -> None:

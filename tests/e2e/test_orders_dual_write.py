@@ -10,6 +10,7 @@ from uuid import uuid4
 
 import pytest
 
+from .admin_clients import admin, map_line, wait_state
 from .quote_clients import QUOTE_TOPICS, QuoteClients, line, now
 from .sales_clients import DATAVERSE_TOPICS, LINE_STATUS, ORDER_STATE, ORDER_TOPICS, PROCESSING, SalesSystem
 
@@ -311,3 +312,66 @@ async def test_a_poison_sales_change_goes_to_its_dead_letter_topic(probe_factory
     [dead] = await probe.wait_for(f"{topic}.dlq", lambda r: r.key == key)
     assert dead.headers["error.code"] == "message.not-json"
     assert dead.headers["source.topic"] == topic
+
+
+# --- the engine works for the new maps like for quotations ---------------------------------------
+
+async def test_a_paused_order_map_queues_scm_changes_and_replays_them_in_order(running_stack, parties) -> None:
+    sales, _, scm = parties
+    number = await sales_order_with_lines(sales, scm)
+    await sales.order_row(number, "active")
+    await admin(running_stack, "pause", "sales-order-header")
+    try:
+        for type_ in ("order.confirm", "order.pick"):
+            assert (await scm.order(type_, number))["outcome"] == "accepted"
+        await scm.probe.settle(2.0)
+        processing = [w.value["record"]["msdyn_processingstatus"] for w in sales.writes("salesorder", number)]
+        assert PROCESSING["confirmed"] not in processing  # queued, not written
+        row = map_line(await admin(running_stack, "maps"), "sales-order-header")
+        assert row[1] == "Paused" and int(row[2]) >= 2
+    finally:
+        await admin(running_stack, "resume", "sales-order-header")
+    await wait_state(running_stack, "sales-order-header", "Running")
+    await sales.order_row(number, "picked")
+    processing = [w.value["record"]["msdyn_processingstatus"] for w in sales.writes("salesorder", number)]
+    # the whole sequence, in order: confirmed before picked
+    assert processing.index(PROCESSING["confirmed"]) < processing.index(PROCESSING["picked"])
+
+
+async def test_an_order_change_that_cannot_be_mapped_is_logged_and_retried(running_stack, parties) -> None:
+    sales, _, scm = parties
+    number = f"C-SO-late-{uuid4().hex[:6]}"
+    await sales.update_order(number, name="Before its create")  # Sales never created it here
+    for _ in range(40):
+        errors = await admin(running_stack, "errors")
+        if number in errors:
+            break
+        await asyncio.sleep(0.5)
+    [error] = [x for x in errors.splitlines() if number in x]
+    assert "sales-order-header" in error
+    error_id = error.split()[0].lstrip("#")
+    await sales.create_order(number)
+    await scm.order_state(number)
+    assert f"#{error_id}: resolved" in await admin(running_stack, "retry", error_id)
+    await scm.order_state(number, lambda o: o["SALESORDERNAME"] == "Before its create")
+
+
+async def test_initial_sync_writes_orders_and_invoices_first_orders(running_stack, parties) -> None:
+    sales, _, scm = parties
+    number = await sales_order_with_lines(sales, scm)
+    invoice = (await scm.invoice(number, [(1, "3")]))["target"]
+    await sales.write("invoice", invoice)
+    output = await admin(running_stack, "initial-sync")
+
+    order_write = await sales.write("salesorder", number, lambda w: w["caused_by"] == "initial-sync")
+    assert order_write["record"]["msdyn_processingstatus"] == PROCESSING["invoiced"]
+    invoice_write = await sales.write("invoice", invoice, lambda w: w["caused_by"] == "initial-sync")
+    assert invoice_write["record"]["ownerid"] == "alice"
+    await sales.write("invoicedetail", f"{invoice}/1", lambda w: w["caused_by"] == "initial-sync")
+    synced = [w for w in sales.probe.records if w.topic.startswith("dataverse.") and w.topic.endswith(".writes")
+              and w.value.get("caused_by") == "initial-sync"]
+    topics = list(dict.fromkeys(w.topic for w in synced))
+    # DUALWRITE-REFERENCE §4.8: order headers, order lines, quotations, quotation lines, invoices, invoice lines
+    assert topics.index("dataverse.salesorder.writes") < topics.index("dataverse.salesorderdetail.writes") \
+        < topics.index("dataverse.invoice.writes") < topics.index("dataverse.invoicedetail.writes")
+    assert "rows written per map" in output
