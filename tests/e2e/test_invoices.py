@@ -33,9 +33,10 @@ def without_order_service(running_stack) -> None:
         pytest.skip("the order service answers invoicing requests in this stack")
 
 
-pytestmark = pytest.mark.usefixtures("without_order_service")
+plays_order_service = pytest.mark.usefixtures("without_order_service")
 
 
+@plays_order_service
 async def test_an_approved_post_is_numbered_priced_published_and_answered(clients: InvoiceClients) -> None:
     order = order_number()
     lines = {1: OrderLine(1, "3", "1490.00"), 2: OrderLine(2, "4", "200.00", unit_price="50.00")}
@@ -72,6 +73,7 @@ async def test_an_approved_post_is_numbered_priced_published_and_answered(client
     }
 
 
+@plays_order_service
 async def test_three_partial_invoices_of_a_line_add_up_to_its_line_amount(clients: InvoiceClients) -> None:
     order = order_number()
     lines = {1: OrderLine(1, "3", "1490.00")}
@@ -91,6 +93,7 @@ async def test_three_partial_invoices_of_a_line_add_up_to_its_line_amount(client
     assert sorted(numbers) == numbers  # one sequence, rising
 
 
+@plays_order_service
 async def test_a_rejected_post_is_answered_with_the_order_services_code_and_text(clients: InvoiceClients) -> None:
     order = order_number()
     post = clients.post_command(order, [(1, "4")])
@@ -160,6 +163,7 @@ async def test_invalid_commands_are_refused_and_change_nothing(clients: InvoiceC
     assert len(clients.results(command)) == 1
 
 
+@plays_order_service
 async def test_a_duplicate_command_and_duplicate_decisions_change_nothing(clients: InvoiceClients) -> None:
     order = order_number()
     lines = {1: OrderLine(1, "3", "1490.00")}
@@ -184,6 +188,7 @@ async def test_a_duplicate_command_and_duplicate_decisions_change_nothing(client
     assert len(clients.events_caused_by(post)) == 1
 
 
+@plays_order_service
 async def test_a_decision_for_an_unknown_post_is_ignored(clients: InvoiceClients) -> None:
     order = order_number()
     never_asked = {"message_id": "m", "correlation_id": "c",
@@ -202,6 +207,7 @@ async def test_a_decision_for_an_unknown_post_is_ignored(clients: InvoiceClients
     assert clients.probe.matching(EVENTS, lambda r: r.value["caused_by"] == f"never-posted-{order}") == []
 
 
+@plays_order_service
 @pytest.mark.parametrize("topic", [COMMANDS, DECISIONS])
 async def test_poison_records_go_to_the_dlq_and_later_messages_still_work(clients: InvoiceClients, topic) -> None:
     order = order_number()
@@ -221,3 +227,34 @@ async def test_poison_records_go_to_the_dlq_and_later_messages_still_work(client
     await clients.publish(post)
     await clients.decide(clients.approval(await clients.request(post), {1: OrderLine(1, "1", "10.00")}))
     assert (await clients.result(post))["outcome"] == "accepted"
+
+
+async def test_the_invoice_number_prefix_parameter_numbers_the_next_invoice(clients: InvoiceClients,
+                                                                           probe_factory) -> None:
+    settings = await probe_factory("scm.command.results", "scm.feature.events")
+
+    async def set_prefix(prefix: str) -> None:
+        command = clients.command("parameter.set", "ScmInvoiceNumberPrefix",
+                                  {"name": "ScmInvoiceNumberPrefix", "value": prefix})
+        await settings.publish("scm.feature.commands", "ScmInvoiceNumberPrefix", command)
+        [result] = await settings.wait_for("scm.command.results", lambda r: r.key == command["command_id"])
+        assert result.value["outcome"] == "accepted", result.value
+        await settings.wait_for("scm.feature.events", lambda r: r.headers.get("causation_id") == command["command_id"])
+        await settings.settle(1.0)  # the invoice service reads the event on its own consumer
+
+    def free_text() -> dict:  # type: ignore[type-arg]
+        return clients.command("invoice.post-free-text", None, {
+            "customer_account": "US-001", "currency": "USD",
+            "lines": [{"description": "Fee", "ledger_account": "401100", "amount": "1.00"}]})
+
+    await set_prefix("T-INV-")
+    try:
+        renamed = await clients.run(free_text())
+    finally:
+        await set_prefix("F-INV-")
+    back = await clients.run(free_text())
+
+    assert re.match(r"^T-INV-\d{6}$", renamed["target"]), renamed
+    assert INVOICE_NUMBER.match(back["target"]), back
+    # one sequence, whatever the prefix: the digits carry on
+    assert int(back["target"][-6:]) > int(renamed["target"][-6:])
