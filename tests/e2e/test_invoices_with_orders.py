@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from .invoice_clients import EVENTS, INVOICE_TOPICS, RESULTS, InvoiceClients
+from .invoice_clients import DECISIONS, EVENTS, INVOICE_TOPICS, RESULTS, InvoiceClients
 
 ORDER_COMMANDS = "scm.order.commands"
 ORDER_EVENTS = "scm.order.events"
@@ -19,7 +19,7 @@ LINE = {"sequence_number": 1, "product_number": "PC-1", "quantity": "3", "unit_p
 async def clients(running_stack, probe_factory) -> InvoiceClients:
     if not any(service.module == "order_service" for service in running_stack.services):
         pytest.skip("the order service is not in this stack")
-    return InvoiceClients(await probe_factory(*INVOICE_TOPICS, ORDER_EVENTS))
+    return InvoiceClients(await probe_factory(*INVOICE_TOPICS, ORDER_EVENTS, DECISIONS))
 
 
 async def order_command(clients: InvoiceClients, type_: str, target: str | None,
@@ -100,3 +100,24 @@ async def test_unknown_and_canceled_orders_are_not_invoiced(clients: InvoiceClie
     canceled = await clients.run(clients.post_command(order, [(1, "1")]))
     assert (canceled["outcome"], canceled["code"], canceled["text"]) == \
         ("rejected", "order.invalid-transition", "The order cannot be invoiced in processing status canceled")
+
+
+async def test_a_replayed_or_repeated_decision_posts_nothing_more(clients: InvoiceClients) -> None:
+    order = await delivered_order(clients)
+    post = clients.post_command(order, [(1, "1")])
+    result = await clients.run(post)
+    await invoice_lines(clients, result)
+    [decision] = await clients.probe.wait_for(
+        DECISIONS, lambda r: r.value["payload"]["request_id"] == post["command_id"])
+
+    await clients.decide(decision.value)  # the same message again
+    await clients.decide({**decision.value, "message_id": decision.value["message_id"] + "-again"})
+    await clients.publish(post)  # the command again: the inbox ends it, no second request
+    await clients.probe.settle(3.0)
+
+    assert len(clients.results(post)) == 1
+    assert len(clients.events_caused_by(post)) == 1
+    assert len(clients.requests(post)) == 1
+    rest = await clients.run(clients.post_command(order, [(1, "2")]))
+    [line] = await invoice_lines(clients, rest)
+    assert line["LINEAMOUNT"] == "993.33"  # 1490.00 − 496.67: the replays recorded no money
