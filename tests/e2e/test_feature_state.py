@@ -19,8 +19,8 @@ FEATURES = {"IntegrateQuotationLifecycle": True, "DefaultQuotationOwnership": Tr
             "PriceMaster": False, "CopyQuotationDataToSalesOrders": True}
 PARAMETERS = {"DefaultOwnership": "BasedOnOrigin", "CreateQuotationJournalInBatch": True,
               "CreateConfirmationJournalInBatch": True, "MessageProcessorRunning": True,
-              "ScmQuotationNumberPrefix": "F-", "ScmSalesOrderNumberPrefix": "F-SO-", "DefaultSite": "1",
-              "DefaultWarehouse": "11"}
+              "ScmQuotationNumberPrefix": "F-", "ScmSalesOrderNumberPrefix": "F-SO-",
+              "ScmInvoiceNumberPrefix": "F-INV-", "DefaultSite": "1", "DefaultWarehouse": "11"}
 
 
 def command(type_: str, target: str, data: dict) -> dict:  # type: ignore[type-arg]

@@ -130,7 +130,7 @@ def test_dead_letter_topics_exist_only_for_topics_a_service_consumes(
     ("dlq", "writers"),
     [
         ("scm.feature.commands.dlq", {"feature-state"}),
-        ("scm.feature.events.dlq", {"quote", "ownership", "order", "dual-write-adapter"}),
+        ("scm.feature.events.dlq", {"quote", "ownership", "order", "invoice", "dual-write-adapter"}),
         ("scm.quote.commands.dlq", {"quote"}),
         ("dataverse.quote.changes.dlq", {"dual-write-adapter"}),
     ],

@@ -37,6 +37,7 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "MessageProcessorRunning": ParameterSpec(True),
     "ScmQuotationNumberPrefix": ParameterSpec("F-"),
     "ScmSalesOrderNumberPrefix": ParameterSpec("F-SO-"),
+    "ScmInvoiceNumberPrefix": ParameterSpec("F-INV-"),
     "DefaultSite": ParameterSpec("1"),
     "DefaultWarehouse": ParameterSpec("11"),
 }

@@ -28,6 +28,7 @@ EXPECTED_DEFAULTS: dict[tuple[str, str], bool | str] = {
     ("MessageProcessorRunning", "parameter"): True,
     ("ScmQuotationNumberPrefix", "parameter"): "F-",
     ("ScmSalesOrderNumberPrefix", "parameter"): "F-SO-",
+    ("ScmInvoiceNumberPrefix", "parameter"): "F-INV-",
     ("DefaultSite", "parameter"): "1",
     ("DefaultWarehouse", "parameter"): "11",
 }
@@ -177,9 +178,9 @@ def test_defaults_hold_exactly_the_features_and_parameters_of_the_domain() -> No
     settings = defaults()
 
     assert {(s.name, s.kind): s.value for s in settings} == EXPECTED_DEFAULTS
-    assert len(settings) == len(EXPECTED_DEFAULTS) == 13
+    assert len(settings) == len(EXPECTED_DEFAULTS) == 14
     assert sum(s.kind == "feature" for s in settings) == 5
-    assert sum(s.kind == "parameter" for s in settings) == 8
+    assert sum(s.kind == "parameter" for s in settings) == 9
 
 
 @pytest.mark.parametrize("setting", defaults(), ids=lambda s: s.name)

@@ -1,0 +1,92 @@
+"""SQL for the invoice service's own tables."""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from .domain import DEFAULT_NUMBER_PREFIX, NUMBER_PREFIX_PARAMETER, Invoice, Post, PostLine
+
+# --- invoices ---------------------------------------------------------------------------------
+
+
+async def save_invoice(conn: asyncpg.Connection, invoice: Invoice, posted_by: str) -> None:
+    await conn.execute(
+        """INSERT INTO invoice (number, sales_order_number, customer, currency, invoice_date, total, posted_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        invoice.number, invoice.sales_order_number, invoice.customer, invoice.currency,
+        date.fromisoformat(invoice.invoice_date), invoice.total, posted_by)
+    await conn.executemany(
+        """INSERT INTO invoice_line (number, sequence, product, description, ledger_account, quantity, price, amount)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        [(invoice.number, x.sequence, x.product, x.description, x.ledger_account, x.quantity, x.price, x.amount)
+         for x in invoice.lines])
+
+
+async def next_invoice_number_value(conn: asyncpg.Connection) -> int:
+    """The row lock serialises concurrent posts (and replicas): no number is given twice."""
+    return await conn.fetchval(
+        "UPDATE number_sequence SET next_value = next_value + 1 WHERE name = 'invoice' RETURNING next_value - 1")
+
+
+# --- pending posts ------------------------------------------------------------------------------
+
+async def add_pending(conn: asyncpg.Connection, command_id: str, post: Post) -> None:
+    await conn.execute(
+        """INSERT INTO pending_post (command_id, sales_order_number, lines, invoice_date)
+           VALUES ($1, $2, $3::jsonb, $4)""",
+        command_id, post.sales_order_number,
+        [{"sequence_number": x.sequence, "quantity": str(x.quantity)} for x in post.lines],
+        date.fromisoformat(post.invoice_date))
+
+
+async def awaiting_post(conn: asyncpg.Connection, command_id: str) -> Post | None:
+    """The post still waiting for its decision, locked; None when unknown or already decided."""
+    row = await conn.fetchrow(
+        "SELECT * FROM pending_post WHERE command_id = $1 AND state = 'awaiting-decision' FOR UPDATE", command_id)
+    if row is None:
+        return None
+    lines = tuple(PostLine(x["sequence_number"], Decimal(x["quantity"])) for x in row["lines"])
+    return Post(row["sales_order_number"], lines, row["invoice_date"].isoformat())
+
+
+async def close_pending(conn: asyncpg.Connection, command_id: str, state: str,
+                        invoice_number: str | None = None) -> None:
+    await conn.execute(
+        "UPDATE pending_post SET state = $2, invoice_number = $3, decided_at = now() WHERE command_id = $1",
+        command_id, state, invoice_number)
+
+
+# --- what each order line has been invoiced for ---------------------------------------------------
+
+async def invoiced_so_far(conn: asyncpg.Connection, order: str, sequences: list[int]) -> dict[int, Decimal]:
+    rows = await conn.fetch(
+        """SELECT sequence, invoiced_amount FROM line_remainder
+           WHERE sales_order_number = $1 AND sequence = ANY($2::int[]) FOR UPDATE""",
+        order, sequences)
+    return {r["sequence"]: r["invoiced_amount"] for r in rows}
+
+
+async def add_invoiced(conn: asyncpg.Connection, invoice: Invoice) -> None:
+    await conn.executemany(
+        """INSERT INTO line_remainder (sales_order_number, sequence, invoiced_quantity, invoiced_amount)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (sales_order_number, sequence) DO UPDATE SET
+               invoiced_quantity = line_remainder.invoiced_quantity + EXCLUDED.invoiced_quantity,
+               invoiced_amount = line_remainder.invoiced_amount + EXCLUDED.invoiced_amount""",
+        [(invoice.sales_order_number, x.sequence, x.quantity, x.amount) for x in invoice.lines])
+
+
+# --- parameters ----------------------------------------------------------------------------------
+
+async def store_feature(conn: asyncpg.Connection, name: str, value: Any) -> None:
+    await conn.execute(
+        "INSERT INTO feature_copy (name, value) VALUES ($1, $2::jsonb) "
+        "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+        name, value)
+
+
+async def invoice_number_prefix(conn: asyncpg.Connection) -> str:
+    value = await conn.fetchval("SELECT value FROM feature_copy WHERE name = $1", NUMBER_PREFIX_PARAMETER)
+    return value if isinstance(value, str) else DEFAULT_NUMBER_PREFIX

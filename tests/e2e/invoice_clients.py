@@ -1,0 +1,115 @@
+"""Black-box clients for the invoice e2e tests: an SCM user on `scm.invoice.commands`, and a
+stand-in for the order service on the internal invoicing topics (it reads the invoice
+service's requests and answers with decision envelopes). Only topics and JSON shapes."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+from q2c_localstack.probe import Record, TopicProbe
+
+COMMANDS = "scm.invoice.commands"
+EVENTS = "scm.invoice.events"
+RESULTS = "scm.command.results"
+REQUESTS = "order.invoicing-requests"
+DECISIONS = "order.invoicing-decisions"
+INVOICE_TOPICS = [RESULTS, EVENTS, REQUESTS, COMMANDS + ".dlq", DECISIONS + ".dlq"]
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class InvoiceClients:
+    def __init__(self, probe: TopicProbe) -> None:
+        self.probe = probe
+
+    # --- SCM users -------------------------------------------------------------------------------
+
+    def command(self, type_: str, target: str | None, data: dict[str, Any]) -> dict[str, Any]:
+        return {"command_id": str(uuid4()), "type": type_, "issued_at": now(),
+                "user": {"name": "bob", "privileges": []}, "target": target, "data": data}
+
+    def post_command(self, order: str, lines: list[tuple[int, str]], **data: Any) -> dict[str, Any]:
+        return self.command("invoice.post", order, {
+            "sales_order_number": order, **data,
+            "lines": [{"sequence_number": sequence, "quantity": quantity} for sequence, quantity in lines]})
+
+    async def publish(self, command: dict[str, Any]) -> None:
+        await self.probe.publish(COMMANDS, command["target"] or command["command_id"], command)
+
+    async def result(self, command: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
+        [record] = await self.probe.wait_for(RESULTS, lambda r: r.key == command["command_id"], timeout=timeout)
+        return record.value
+
+    async def run(self, command: dict[str, Any]) -> dict[str, Any]:
+        await self.publish(command)
+        return await self.result(command)
+
+    def results(self, command: dict[str, Any]) -> list[Record]:
+        return self.probe.matching(RESULTS, lambda r: r.key == command["command_id"])
+
+    async def posted(self, number: str) -> dict[str, Any]:
+        [record] = await self.probe.wait_for(EVENTS, lambda r: r.key == number)
+        return record.value
+
+    def events_caused_by(self, command: dict[str, Any]) -> list[Record]:
+        return self.probe.matching(EVENTS, lambda r: r.value["caused_by"] == command["command_id"])
+
+    # --- the order service's part ------------------------------------------------------------------
+
+    async def request(self, command: dict[str, Any]) -> dict[str, Any]:
+        """The invoicing request envelope the invoice service sent for `command`."""
+        [record] = await self.probe.wait_for(
+            REQUESTS, lambda r: r.value["payload"]["request_id"] == command["command_id"])
+        return record.value
+
+    def requests(self, command: dict[str, Any]) -> list[Record]:
+        return self.probe.matching(REQUESTS, lambda r: r.value["payload"]["request_id"] == command["command_id"])
+
+    def decision(self, request: dict[str, Any], outcome: str, **payload: Any) -> dict[str, Any]:
+        """A decision envelope answering `request`, as the order service would publish it."""
+        order = request["payload"]["sales_order_number"]
+        return {
+            "message_id": str(uuid4()), "type": f"order.invoicing-{outcome}", "version": 1, "occurred_at": now(),
+            "producer": "order", "source_system": "internal", "correlation_id": request["correlation_id"],
+            "causation_id": request["message_id"], "key": order,
+            "payload": {"request_id": request["payload"]["request_id"], "sales_order_number": order,
+                        "outcome": outcome, **payload},
+        }
+
+    def approval(self, request: dict[str, Any], order_lines: dict[int, "OrderLine"]) -> dict[str, Any]:
+        """Approve the requested quantities of `order_lines` (which remember what was invoiced)."""
+        lines = []
+        for asked in request["payload"]["lines"]:
+            line = order_lines[asked["sequence_number"]]
+            lines.append(line.invoice(asked["quantity"]))
+        return self.decision(request, "approved", customer_account="US-001", currency="USD", lines=lines)
+
+    async def decide(self, decision: dict[str, Any]) -> None:
+        await self.probe.publish(DECISIONS, decision["key"], decision)
+
+
+class OrderLine:
+    """An order line as the stand-in order service keeps it: what is ordered, what invoiced."""
+
+    def __init__(self, sequence: int, ordered: str, line_amount: str, unit_price: str = "500.00") -> None:
+        self.sequence = sequence
+        self.ordered = Decimal(ordered)
+        self.line_amount = line_amount
+        self.unit_price = unit_price
+        self.invoiced = Decimal("0")
+
+    def invoice(self, quantity: str) -> dict[str, Any]:
+        before = self.invoiced
+        self.invoiced += Decimal(quantity)
+        return {"sequence_number": self.sequence, "product_number": f"PC-{self.sequence}", "quantity": quantity,
+                "unit_price": self.unit_price, "line_amount": self.line_amount,
+                "ordered_quantity": str(self.ordered), "invoiced_before": str(before),
+                "completes_line": self.invoiced == self.ordered}
+
+
+def order_number() -> str:
+    """A fresh order number per test: the invoice service keeps what each order line was invoiced for."""
+    return f"T-SO-{uuid4().hex[:8]}"
