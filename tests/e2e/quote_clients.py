@@ -75,8 +75,8 @@ class QuoteClients:
             "quote.sales-results", lambda r: r.value["payload"]["command_id"] == command_id, timeout=timeout)
         return record.value["payload"]
 
-    async def create_sales_quote(self, lines: int = 1) -> str:
-        number = f"C-{uuid4().hex[:8]}"
+    async def create_sales_quote(self, lines: int = 1, number: str | None = None) -> str:
+        number = number or f"C-{uuid4().hex[:8]}"
         result = await self.sales("quote.create", number, {"customer_account": "US-001", "currency": "USD",
                                                             "name": "From Sales"})
         assert result["outcome"] == "accepted", result

@@ -5,10 +5,17 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+from q2c_contracts.order import OrderEvent
 from q2c_contracts.ownership import OwnershipDecision
 from q2c_contracts.quote import SalesQuoteCommand
 from q2c_contracts.scm import FeatureStateEvent, ScmCommand
-from q2c_contracts.topics import OWNERSHIP_DECISIONS, QUOTE_SALES_COMMANDS, SCM_FEATURE_EVENTS, SCM_QUOTE_COMMANDS
+from q2c_contracts.topics import (
+    OWNERSHIP_DECISIONS,
+    QUOTE_SALES_COMMANDS,
+    SCM_FEATURE_EVENTS,
+    SCM_ORDER_EVENTS,
+    SCM_QUOTE_COMMANDS,
+)
 from q2c_messaging.consumer import Route, envelope_route
 from q2c_messaging.runtime import ServiceRuntime
 from q2c_observability import get_logger
@@ -40,6 +47,9 @@ def build() -> ServiceRuntime:
     runtime.route(Route(topic=SCM_FEATURE_EVENTS, parse=FeatureStateEvent.model_validate,
                         message_id=lambda e: e.event_id, handle=service.on_feature,
                         workers=1))  # a few events a day: one consumer is plenty
+    runtime.route(Route(topic=SCM_ORDER_EVENTS, parse=OrderEvent.model_validate,
+                        message_id=lambda e: e.event_id, handle=service.on_order_event,
+                        workers=2))  # order events outnumber quote ones; first-order-wins rests on order_link's key
 
     async def run_processor() -> None:
         """Process Queued messages continuously while MessageProcessorRunning is true; one

@@ -27,6 +27,7 @@ EVENT_AFTER = {"send": "quote.sent", "confirm": "quote.confirmed", "lose": "quot
                "revise": "quote.revised", "delete": "quote.deleted", "change-ownership": "quote.ownership-changed"}
 
 COMMAND_INVALID = refusals.COMMAND_INVALID
+LINK_SALES_ORDER = "link-sales-order"
 
 
 class InvalidCommand(ValueError):
@@ -290,6 +291,11 @@ class LifecycleEffect:
     deleted: bool = False
 
 
+def defers_to_processor(quote: Quotation, features: Features) -> bool:
+    """DOMAIN §6: are this quotation's journals and order link left to the message processor?"""
+    return features.lifecycle_integration and features.use_message_processor and quote.effective_owner == SALES
+
+
 def apply_lifecycle(quote: Quotation, action: str, data: dict[str, Any], features: Features) -> LifecycleEffect:
     """The effect of an approved step (the ownership service approved it on this version)."""
     if action == "delete":
@@ -298,7 +304,7 @@ def apply_lifecycle(quote: Quotation, action: str, data: dict[str, Any], feature
         return LifecycleEffect(replace(quote, ownership=data.get("ownership", quote.ownership)))
     status = STATUS_AFTER[action]
     changed = replace(quote, status=status)
-    deferred = features.lifecycle_integration and features.use_message_processor and quote.effective_owner == SALES
+    deferred = defers_to_processor(quote, features)
     if action == "send":
         if deferred and features.quotation_journal_in_batch:
             return LifecycleEffect(changed, queued=(QueuedMessage("create-quotation-journal"),))
@@ -309,9 +315,9 @@ def apply_lifecycle(quote: Quotation, action: str, data: dict[str, Any], feature
             if features.confirmation_journal_in_batch:
                 return LifecycleEffect(changed, queued=(
                     QueuedMessage("create-quotation-confirmation-journal"),
-                    QueuedMessage("link-sales-order", depends_on=0, sales_order_number=order)))
+                    QueuedMessage(LINK_SALES_ORDER, depends_on=0, sales_order_number=order)))
             return LifecycleEffect(changed, journals=("confirmation",),
-                                   queued=(QueuedMessage("link-sales-order", sales_order_number=order),))
+                                   queued=(QueuedMessage(LINK_SALES_ORDER, sales_order_number=order),))
         return LifecycleEffect(replace(changed, generated_sales_order=order or quote.generated_sales_order),
                                journals=("confirmation",))
     return LifecycleEffect(changed)

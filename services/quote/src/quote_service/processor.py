@@ -17,7 +17,8 @@ from q2c_observability import get_logger
 
 from . import repository as repo
 from .answers import publish_quote
-from .domain import Quotation, with_journal
+from .domain import LINK_SALES_ORDER, Quotation, with_journal
+from .link_rules import order_for_link_message
 
 log = get_logger(__name__)
 
@@ -80,8 +81,11 @@ async def _apply(conn: asyncpg.Connection, outbox: Outbox, row: asyncpg.Record) 
         changed, event = await create_journal(conn, quote, "quotation"), "quote.journal-created"
     elif row["type"] == "create-quotation-confirmation-journal":
         changed, event = await create_journal(conn, quote, "confirmation"), "quote.confirmation-journal-created"
-    elif row["type"] == "link-sales-order":
-        order = row["sales_order_number"] or quote.generated_sales_order
+    elif row["type"] == LINK_SALES_ORDER:
+        order = order_for_link_message(row["sales_order_number"], await repo.linked_order(conn, quote.number),
+                                       quote.generated_sales_order)
+        if order is None:  # next_ready_message leaves such a message Queued; a guard, not a path
+            raise ProcessingFailed(f"no sales order is known for quotation {quote.number}")
         changed, event = replace(quote, generated_sales_order=order), "quote.linked-to-sales-order"
     else:
         raise ProcessingFailed(f"unknown message type {row['type']}")

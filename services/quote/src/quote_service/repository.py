@@ -130,13 +130,20 @@ async def queue_message(conn: asyncpg.Connection, *, message_id: str, type: str,
 
 async def next_ready_message(conn: asyncpg.Connection) -> asyncpg.Record | None:
     """The oldest Queued message whose parent (if any) is Processed, locked for this
-    transaction; messages other processors hold are skipped."""
+    transaction; messages other processors hold are skipped. A `link-sales-order` is ready
+    only once its order is known (named by the win, by an order, or on the quotation) or its
+    quotation is gone (so it fails visibly): one that is not stays Queued without being
+    taken, so a run cannot spin on it and ends."""
     return await conn.fetchrow(
         """
         SELECT m.* FROM processor_message m
         LEFT JOIN processor_message parent ON parent.message_id = m.depends_on
+        LEFT JOIN quotation q ON q.number = m.document
         WHERE m.state = 'Queued'
           AND (m.depends_on IS NULL OR parent.state = 'Processed')
+          AND (m.type <> 'link-sales-order' OR m.sales_order_number IS NOT NULL
+               OR q.number IS NULL OR q.generated_sales_order IS NOT NULL
+               OR EXISTS (SELECT 1 FROM order_link l WHERE l.quotation_number = m.document))
         ORDER BY m.seq
         LIMIT 1
         FOR UPDATE OF m SKIP LOCKED
@@ -147,3 +154,26 @@ async def finish_message(conn: asyncpg.Connection, message_id: str, state: str, 
     await conn.execute(
         "UPDATE processor_message SET state = $2, error = $3, processed_at = now() WHERE message_id = $1",
         message_id, state, error)
+
+
+async def has_queued_link(conn: asyncpg.Connection, number: str) -> bool:
+    return bool(await conn.fetchval(
+        "SELECT 1 FROM processor_message WHERE document = $1 AND type = 'link-sales-order' AND state = 'Queued'",
+        number))
+
+
+# --- the order made from a quotation ---------------------------------------------------------
+
+async def record_order_link(conn: asyncpg.Connection, quotation_number: str, sales_order_number: str) -> str:
+    """Record the order of a quotation unless one is recorded; the linked order either way
+    (the first order wins; concurrent inserts wait on the primary key)."""
+    inserted = await conn.fetchval(
+        "INSERT INTO order_link (quotation_number, sales_order_number) VALUES ($1, $2) "
+        "ON CONFLICT (quotation_number) DO NOTHING RETURNING sales_order_number",
+        quotation_number, sales_order_number)
+    return inserted or await linked_order(conn, quotation_number)
+
+
+async def linked_order(conn: asyncpg.Connection, quotation_number: str) -> str | None:
+    return await conn.fetchval("SELECT sales_order_number FROM order_link WHERE quotation_number = $1",
+                               quotation_number)

@@ -8,6 +8,7 @@ from uuid import uuid4
 import asyncpg
 
 from q2c_contracts import refusals
+from q2c_contracts.order import OrderEvent
 from q2c_contracts.ownership import Issuer, OwnershipDecision, OwnershipRequest
 from q2c_contracts.quote import SalesQuoteCommand
 from q2c_contracts.scm import FeatureStateEvent, ScmCommand
@@ -16,10 +17,11 @@ from q2c_messaging.consumer import Handling, Typed
 from q2c_messaging.outbox import Outbox
 from q2c_observability import get_logger
 
-from . import domain, processor
+from . import domain, order_links, processor
 from . import repository as repo
 from .answers import Command, answer, publish_quote
 from .domain import InvalidCommand, Quotation
+from .link_rules import links_on_confirm
 
 log = get_logger(__name__)
 
@@ -64,6 +66,11 @@ class QuoteService:
         event = handling.message
         await repo.store_feature(handling.conn, event.name, event.value)
         if event.name in ("MessageProcessorRunning", "UseMessageProcessor"):
+            self.wake_processor()
+
+    async def on_order_event(self, handling: Handling[OrderEvent]) -> None:
+        """`scm.order.events` (inbox key: event_id): link the quotation an order names."""
+        if await order_links.on_order_event(handling.conn, handling.outbox, handling.message):
             self.wake_processor()
 
     # --- commands -----------------------------------------------------------------------------
@@ -201,6 +208,11 @@ class QuoteService:
             await answer(outbox, command, "accepted", quote=final)
             return
         changed = effect.quote
+        if links_on_confirm(action, effect):
+            # The order may have come first (its create can overtake the win, which waits
+            # for the ownership service): link in this change, so quote.confirmed carries it.
+            order = await repo.linked_order(conn, quote.number)
+            changed = replace(changed, generated_sales_order=order)
         for journal_type in effect.journals:
             changed = await processor.create_journal(conn, changed, journal_type)
         changed = replace(changed, version=quote.version + 1)
