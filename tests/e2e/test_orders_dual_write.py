@@ -377,3 +377,34 @@ async def test_initial_sync_writes_orders_and_invoices_first_orders(running_stac
     assert topics.index("dataverse.salesorder.writes") < topics.index("dataverse.salesorderdetail.writes") \
         < topics.index("dataverse.invoice.writes") < topics.index("dataverse.invoicedetail.writes")
     assert "rows written per map" in output
+
+
+async def test_with_the_message_processor_the_sales_win_is_linked_after_the_confirmation_journal(parties) -> None:
+    sales, quotes, _ = parties
+    await quotes.set_feature("UseMessageProcessor", True)
+    await quotes.set_parameter("MessageProcessorRunning", False)
+    try:
+        quote = await sales.create_quote()
+        await sales.add_line_and_wait(quote)
+        await sales.activate(quote)
+        await sales.row_state(quote, "sent")
+        await sales.win(quote)
+        order = await sales.create_order(msdyn_quotationnumber=quote)
+        await sales.add_order_line(order, 1)
+        [link] = await quotes.probe.wait_for("scm.processor.events", lambda r: r.value["document"] == quote
+                                             and r.value["type"] == "link-sales-order")
+        await quotes.probe.wait_for("scm.order.events", lambda r: r.key == order)
+        await quotes.probe.settle(1.0)
+        # DOMAIN.md §6: the link waits for the processor, after the confirmation journal
+        assert not quotes.probe.matching("scm.quote.events", lambda r: r.key == quote and r.value["quotation"][
+            "GENERATEDSALESORDERNUMBER"] == order)
+        assert (await quotes.scm("processor.run", "processor"))["outcome"] == "accepted"
+        await quotes.probe.wait_for("scm.processor.events", lambda r: r.key == link.key
+                                    and r.value["state"] == "Processed")
+    finally:
+        await quotes.set_parameter("MessageProcessorRunning", True)
+        await quotes.set_feature("UseMessageProcessor", False)
+    [linked] = await quotes.probe.wait_for("scm.quote.events", lambda r: r.key == quote and r.value["quotation"][
+        "GENERATEDSALESORDERNUMBER"] == order)
+    assert [j["type"] for j in linked.value["quotation"]["journals"]] == ["quotation", "confirmation"]
+    await sales.write("quote", quote, lambda w: w["record"].get("msdyn_generatedsalesordernumber") == order)

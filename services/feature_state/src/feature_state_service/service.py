@@ -4,12 +4,13 @@ from uuid import uuid4
 
 import asyncpg
 
-from q2c_contracts.scm import CommandResult, FeatureStateEvent, ScmCommand
+from q2c_contracts.scm import FeatureStateEvent, ScmCommand
 from q2c_contracts.timestamps import utc_now
-from q2c_contracts.topics import SCM_COMMAND_RESULTS, SCM_FEATURE_EVENTS
+from q2c_contracts.topics import SCM_FEATURE_EVENTS
 from q2c_messaging.catalog import TopicCatalog
 from q2c_messaging.consumer import Handling
 from q2c_messaging.outbox import Outbox
+from q2c_messaging.results import answer_command
 from q2c_observability import get_logger
 
 from . import domain, repository
@@ -61,9 +62,4 @@ async def _answer(
     outbox: Outbox, command: ScmCommand, target: str | None, outcome: str,
     code: str | None = None, text: str | None = None,
 ) -> None:
-    result = CommandResult(
-        command_id=command.command_id, type=command.type, target=target, outcome=outcome,  # type: ignore[arg-type]
-        code=code, text=text, occurred_at=utc_now(),
-    )
-    await outbox.append(SCM_COMMAND_RESULTS, command.command_id, result,
-                        message_id=str(uuid4()), type=RESULT_TYPE)
+    await answer_command(outbox, command.command_id, command.type, target, outcome, code, text)  # type: ignore[arg-type]

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from uuid import uuid4
 
 from q2c_contracts.invoice import InvoiceEvent
-from q2c_contracts.scm import CommandResult
 from q2c_contracts.timestamps import utc_now
-from q2c_contracts.topics import SCM_COMMAND_RESULTS, SCM_INVOICE_EVENTS
+from q2c_contracts.topics import SCM_INVOICE_EVENTS
 from q2c_messaging.outbox import Outbox
+from q2c_messaging.results import answer_command
 
 from .domain import Invoice, snapshot
 
@@ -28,10 +28,8 @@ class Command:
 
 async def answer(outbox: Outbox, command: Command, outcome: str, *, target: str | None = None,
                  code: str | None = None, text: str | None = None) -> None:
-    result = CommandResult(command_id=command.command_id, type=command.type, target=target or command.target,
-                           outcome=outcome, code=code, text=text, occurred_at=utc_now())  # type: ignore[arg-type]
-    await outbox.append(SCM_COMMAND_RESULTS, command.command_id, result, message_id=str(uuid4()),
-                        type="command.result")
+    await answer_command(outbox, command.command_id, command.type, target or command.target, outcome,  # type: ignore[arg-type]
+                         code, text)
 
 
 async def publish_posted(outbox: Outbox, invoice: Invoice, caused_by: str) -> None:

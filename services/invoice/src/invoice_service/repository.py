@@ -6,6 +6,8 @@ from typing import Any
 
 import asyncpg
 
+from q2c_persistence import tables
+
 from .domain import DEFAULT_NUMBER_PREFIX, NUMBER_PREFIX_PARAMETER, Invoice, Post, PostLine
 
 # --- invoices ---------------------------------------------------------------------------------
@@ -26,8 +28,7 @@ async def save_invoice(conn: asyncpg.Connection, invoice: Invoice, posted_by: st
 
 async def next_invoice_number_value(conn: asyncpg.Connection) -> int:
     """The row lock serialises concurrent posts (and replicas): no number is given twice."""
-    return await conn.fetchval(
-        "UPDATE number_sequence SET next_value = next_value + 1 WHERE name = 'invoice' RETURNING next_value - 1")
+    return await tables.next_value(conn, "invoice")
 
 
 # --- pending posts ------------------------------------------------------------------------------
@@ -81,10 +82,7 @@ async def add_invoiced(conn: asyncpg.Connection, invoice: Invoice) -> None:
 # --- parameters ----------------------------------------------------------------------------------
 
 async def store_feature(conn: asyncpg.Connection, name: str, value: Any) -> None:
-    await conn.execute(
-        "INSERT INTO feature_copy (name, value) VALUES ($1, $2::jsonb) "
-        "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
-        name, value)
+    await tables.store_setting(conn, name, value)
 
 
 async def invoice_number_prefix(conn: asyncpg.Connection) -> str:

@@ -7,15 +7,14 @@ from typing import Any
 from uuid import uuid4
 
 from q2c_contracts.order import InvoicingDecision, OrderEvent, SalesOrderResult
-from q2c_contracts.scm import CommandResult
 from q2c_contracts.timestamps import utc_now
 from q2c_contracts.topics import (
     ORDER_INVOICING_DECISIONS,
     ORDER_SALES_RESULTS,
-    SCM_COMMAND_RESULTS,
     SCM_ORDER_EVENTS,
 )
 from q2c_messaging.outbox import Outbox
+from q2c_messaging.results import answer_command
 
 from .domain import Order, snapshot
 
@@ -44,10 +43,7 @@ async def _answer(outbox: Outbox, command: Command, outcome: str, *, code: str |
                   text: str | None = None, target: str | None = None, order: Order | None = None) -> None:
     target = target or command.target
     if command.issuer == "scm":
-        result = CommandResult(command_id=command.command_id, type=command.type, target=target,
-                               outcome=outcome, code=code, text=text, occurred_at=utc_now())  # type: ignore[arg-type]
-        await outbox.append(SCM_COMMAND_RESULTS, command.command_id, result, message_id=str(uuid4()),
-                            type="command.result")
+        await answer_command(outbox, command.command_id, command.type, target, outcome, code, text)  # type: ignore[arg-type]
         return
     # A Sales refusal carries the order as SCM has it (or null), so the adapter restores Sales.
     sales_result = SalesOrderResult(

@@ -6,6 +6,7 @@ from typing import Any
 import asyncpg
 
 from q2c_contracts.quote import QuotationSnapshot
+from q2c_persistence import tables
 
 from .domain import Features, Line, Order
 
@@ -71,23 +72,17 @@ async def mark_deleted(conn: asyncpg.Connection, order: Order) -> None:
 
 
 async def next_value(conn: asyncpg.Connection, sequence: str) -> int:
-    return await conn.fetchval(
-        "UPDATE number_sequence SET next_value = next_value + 1 WHERE name = $1 RETURNING next_value - 1",
-        sequence)
+    return await tables.next_value(conn, sequence)
 
 
 # --- features -------------------------------------------------------------------------------------
 
 async def store_feature(conn: asyncpg.Connection, name: str, value: Any) -> None:
-    await conn.execute(
-        "INSERT INTO feature_copy (name, value) VALUES ($1, $2::jsonb) "
-        "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
-        name, value)
+    await tables.store_setting(conn, name, value)
 
 
 async def features(conn: asyncpg.Connection) -> Features:
-    rows = await conn.fetch("SELECT name, value FROM feature_copy")
-    return Features.from_settings({r["name"]: r["value"] for r in rows})
+    return Features.from_settings(await tables.settings(conn))
 
 
 # --- the copy of quotations --------------------------------------------------------------------------
