@@ -37,3 +37,9 @@ def quantity(amount: Decimal) -> str:
     """As few digits as it needs: "3", "2.5"."""
     text = format(amount.normalize(), "f")
     return text if text != "-0" else "0"
+
+
+def line_amount(qty: Decimal, unit_price: Decimal, per_unit_discount: Decimal, charges: Decimal) -> Decimal:
+    """LINEAMOUNT (DOMAIN.md §4), the same for quotation, order and invoice pricing:
+    qty × (price − per-unit discount) + charges, 3 × (500.00 − 3.33) − 0.01 = 1490.00."""
+    return round_money(qty * (unit_price - per_unit_discount) + charges)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from q2c_contracts import refusals
-from q2c_contracts.decimals import money, quantity, round_money
+from q2c_contracts.decimals import line_amount, money, quantity
 from q2c_contracts.order import OrderLineSnapshot, OrderSnapshot
 
 SCM = "SCM"
@@ -70,8 +70,7 @@ class Line:
 
     @property
     def amount(self) -> Decimal:
-        """LINEAMOUNT = qty × (price − per-unit discount) + charges: 3 × (500 − 3.33) − 0.01 = 1490.00."""
-        return round_money(self.quantity * (self.unit_price - self.line_discount) + self.charges)
+        return line_amount(self.quantity, self.unit_price, self.line_discount, self.charges)
 
     @property
     def fully_delivered(self) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 from q2c_contracts import refusals
 from q2c_contracts.quote import JournalRef, QuotationLineSnapshot, QuotationSnapshot
 
-from .money import NotADecimal, money, parse_decimal, quantity, round_money
+from .money import NotADecimal, line_amount, money, parse_decimal, quantity
 
 SCM = "SCM"
 SALES = "Dynamics365Sales"
@@ -79,8 +79,7 @@ class Line:
 
     @property
     def amount(self) -> Decimal:
-        """LINEAMOUNT = qty × (price − per-unit discount) + charges: 3 × (500 − 3.33) − 0.01 = 1490.00."""
-        return round_money(self.quantity * (self.unit_price - self.line_discount) + self.charges)
+        return line_amount(self.quantity, self.unit_price, self.line_discount, self.charges)
 
 
 @dataclass(frozen=True)
