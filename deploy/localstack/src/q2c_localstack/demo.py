@@ -16,10 +16,12 @@ EVENTS = "scm.feature.events"
 
 
 def run_demo(config: StackConfig) -> None:
+    from .demo_orders import run_order_to_cash
     from .demo_q2c import run_quote_to_cash
 
     asyncio.run(_demo(config.kafka_bootstrap))
     asyncio.run(run_quote_to_cash(config.kafka_bootstrap))
+    asyncio.run(run_order_to_cash(config.kafka_bootstrap))
 
 
 def _command(type_: str, target: str, data: dict) -> dict:  # type: ignore[type-arg]
