@@ -1,12 +1,17 @@
 """`make bench`: figures, not assertions (timed tests flake on shared machines).
 
 1. Outbox relay: rows already committed in the outbox → acknowledged by Kafka, messages/s.
-2. Feature-state, end to end through the running stack: commands published to
+2. Quotations: SCM quotations created, then sent (the ownership round trip), until Sales has them.
+3. Order to invoice: SCM orders created with lines, confirmed, delivered and invoiced, each
+   order step by step and a bounded number of orders at once, until Sales has them Invoiced:
+   orders/s end to end and p50/p99 of each step.
+4. Feature-state, end to end through the running stack: commands published to
    `scm.feature.commands` → results read from `scm.command.results`: throughput and latency.
-3. Resident memory of each process of the stack after the runs.
+5. Resident memory of each process of the stack after the runs.
 """
 
 import asyncio
+import math
 import statistics
 import time
 from pathlib import Path
@@ -28,6 +33,10 @@ from .probe import TopicProbe
 
 RELAY_MESSAGES = 50_000
 COMMANDS = 3_000
+ORDERS = 100
+ORDER_CONCURRENCY = 10  # orders in flight at once, each one step after the other
+ORDER_BENCH_LIMIT = 300.0  # seconds for the whole order run
+INVOICED = 192350005  # msdyn_processingstatus (CONTRACT §2.1)
 # Features the bench toggles: none of them changes how SCM-owned quotations flow, and each
 # ends on its default (DOMAIN.md §3).
 FEATURE_DEFAULTS = {"UseMessageProcessor": False, "CopyQuotationDataToSalesOrders": True}
@@ -43,6 +52,7 @@ async def _bench(config: StackConfig) -> None:
     await _bench_relay(config)
     # quotations first: the feature burst below keeps the consumers of scm.feature.events busy
     await _bench_quote_lifecycle(config)
+    await _bench_order_to_invoice(config)
     await _bench_feature_commands(config)
     _report_memory(config)
 
@@ -164,6 +174,71 @@ async def _bench_quote_lifecycle(config: StackConfig, quotes: int = 300) -> None
     print(f"  quote.create: {quotes / create_time:,.0f} commands/s")
     print(f"  quote.send (ownership round trip, journal): {quotes / send_time:,.0f} commands/s; "
           f"all {quotes} Active in Sales after {to_sales:.2f} s")
+
+
+async def _bench_order_to_invoice(config: StackConfig, orders: int = ORDERS,
+                                  concurrency: int = ORDER_CONCURRENCY) -> None:
+    """SCM orders with two lines: `order.create` → `order.confirm` → `order.deliver` (all) →
+    `invoice.post` (all; invoice → order → invoice round trip), each step once the previous
+    one's result is back, then until the adapter has written the order to Sales as Invoiced.
+    `concurrency` orders are in flight at once."""
+    steps = ["order.create", "order.confirm", "order.deliver", "invoice.post", "Sales Invoiced"]
+    latencies: dict[str, list[float]] = {step: [] for step in steps}
+    totals: list[float] = []
+    lines = [{"sequence_number": n, "product_number": f"PC-{n}", "quantity": "3", "unit_price": "500.00",
+              "line_discount_amount": "3.33"} for n in (1, 2)]
+    all_of_it = [{"sequence_number": n, "quantity": "3"} for n in (1, 2)]
+    gate = asyncio.Semaphore(concurrency)
+
+    async with TopicProbe(config.kafka_bootstrap, ["scm.command.results", "dataverse.salesorder.writes"]) as probe:
+        async def step(topic: str, type_: str, target: str | None, data: dict | None = None) -> str:  # type: ignore[type-arg]
+            command = {"command_id": str(uuid4()), "type": type_, "target": target,
+                       "user": {"name": "bench", "privileges": []}, "data": data or {}}
+            started = time.perf_counter()
+            await probe.publish(topic, target or command["command_id"], command)
+            [result] = await probe.wait_for("scm.command.results", lambda r: r.key == command["command_id"],
+                                            timeout=60)
+            latencies[type_].append((time.perf_counter() - started) * 1000)
+            if result.value["outcome"] != "accepted":
+                raise RuntimeError(f"bench {type_} {target}: {result.value}")
+            return str(result.value["target"])
+
+        async def one_order() -> None:
+            async with gate:
+                started = time.perf_counter()
+                number = await step("scm.order.commands", "order.create", None, {
+                    "customer_account": "US-001", "currency": "USD", "name": "Bench", "lines": lines})
+                await step("scm.order.commands", "order.confirm", number)
+                await step("scm.order.commands", "order.deliver", number, {"lines": all_of_it})
+                await step("scm.invoice.commands", "invoice.post", number,
+                           {"sales_order_number": number, "lines": all_of_it})
+                invoiced = time.perf_counter()
+                await probe.wait_for("dataverse.salesorder.writes", lambda r: r.key == number and r.value[
+                    "record"].get("msdyn_processingstatus") == INVOICED, timeout=60)
+                done = time.perf_counter()
+                latencies["Sales Invoiced"].append((done - invoiced) * 1000)
+                totals.append((done - started) * 1000)
+
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(ORDER_BENCH_LIMIT):
+                await asyncio.gather(*(one_order() for _ in range(orders)))
+        except TimeoutError:
+            print(f"\norder to invoice: stopped after {ORDER_BENCH_LIMIT:.0f} s with {len(totals)}/{orders} done")
+        elapsed = time.perf_counter() - started
+    print(f"\norder to invoice: {len(totals)} SCM orders with two lines, {concurrency} at a time: create, confirm, "
+          "deliver, invoice.post, until Sales has them Invoiced")
+    print(f"  {len(totals) / elapsed:,.1f} orders/s end to end ({elapsed:.2f} s; "
+          f"{len(totals) * 4 / elapsed:,.0f} commands/s)")
+    for name, values in [*latencies.items(), ("whole order", totals)]:
+        if values:
+            print(f"  {name:<15} p50 {_percentile(values, 0.50):6.0f} ms   p99 {_percentile(values, 0.99):6.0f} ms"
+                  f"   ({len(values)} samples)")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 def _report_memory(config: StackConfig) -> None:
