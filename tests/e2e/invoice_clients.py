@@ -14,7 +14,13 @@ EVENTS = "scm.invoice.events"
 RESULTS = "scm.command.results"
 REQUESTS = "order.invoicing-requests"
 DECISIONS = "order.invoicing-decisions"
-INVOICE_TOPICS = [RESULTS, EVENTS, REQUESTS, COMMANDS + ".dlq", DECISIONS + ".dlq"]
+ORDER_COMMANDS = "scm.order.commands"
+ORDER_EVENTS = "scm.order.events"
+INVOICE_TOPICS = [RESULTS, EVENTS, REQUESTS, DECISIONS, COMMANDS + ".dlq", DECISIONS + ".dlq"]
+
+# LINEAMOUNT = 3 × (500.00 − 3.33) − 0.01 = 1490.00 (DOMAIN.md §4)
+LINE = {"sequence_number": 1, "product_number": "PC-1", "quantity": "3", "unit_price": "500.00",
+        "line_discount_amount": "3.33", "total_charges_amount": "-0.01", "site": "1", "warehouse": "11"}
 
 
 def now() -> str:
@@ -56,6 +62,28 @@ class InvoiceClients:
 
     def events_caused_by(self, command: dict[str, Any]) -> list[Record]:
         return self.probe.matching(EVENTS, lambda r: r.value["caused_by"] == command["command_id"])
+
+    # --- SCM users of the order service ---------------------------------------------------------------
+
+    async def order_command(self, type_: str, target: str | None,
+                            data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """An accepted command on `scm.order.commands`; its result."""
+        command = self.command(type_, target, data or {})
+        await self.probe.publish(ORDER_COMMANDS, target or command["command_id"], command)
+        result = await self.result(command)
+        assert result["outcome"] == "accepted", result
+        return result
+
+    async def delivered_order(self, *lines: dict[str, Any]) -> str:
+        """A created, confirmed and fully delivered order of `lines` (default: LINE); its number."""
+        lines = lines or (LINE,)
+        created = await self.order_command("order.create", None,
+                                           {"customer_account": "US-001", "currency": "USD", "lines": list(lines)})
+        number = created["target"]
+        await self.order_command("order.confirm", number)
+        await self.order_command("order.deliver", number, {"lines": [
+            {"sequence_number": line["sequence_number"], "quantity": line["quantity"]} for line in lines]})
+        return number
 
     # --- the order service's part ------------------------------------------------------------------
 
