@@ -1,9 +1,8 @@
-"""Black-box clients for the invoice e2e tests: an SCM user on `scm.invoice.commands`, and a
-stand-in for the order service on the internal invoicing topics (it reads the invoice
-service's requests and answers with decision envelopes). Only topics and JSON shapes."""
+"""Black-box clients for the invoice e2e tests: an SCM user on `scm.invoice.commands` and
+`scm.order.commands` (the real order service decides what may be invoiced), and a reader of
+the internal invoicing topics. Only topics and JSON shapes."""
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
@@ -14,11 +13,22 @@ EVENTS = "scm.invoice.events"
 RESULTS = "scm.command.results"
 REQUESTS = "order.invoicing-requests"
 DECISIONS = "order.invoicing-decisions"
-INVOICE_TOPICS = [RESULTS, EVENTS, REQUESTS, COMMANDS + ".dlq", DECISIONS + ".dlq"]
+ORDER_COMMANDS = "scm.order.commands"
+ORDER_EVENTS = "scm.order.events"
+INVOICE_TOPICS = [RESULTS, EVENTS, REQUESTS, DECISIONS, COMMANDS + ".dlq", DECISIONS + ".dlq"]
+
+# LINEAMOUNT = 3 × (500.00 − 3.33) − 0.01 = 1490.00 (DOMAIN.md §4)
+LINE = {"sequence_number": 1, "product_number": "PC-1", "quantity": "3", "unit_price": "500.00",
+        "line_discount_amount": "3.33", "total_charges_amount": "-0.01", "site": "1", "warehouse": "11"}
 
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def unknown_order() -> str:
+    """A sales order number no order has."""
+    return f"T-SO-{uuid4().hex[:8]}"
 
 
 class InvoiceClients:
@@ -57,7 +67,29 @@ class InvoiceClients:
     def events_caused_by(self, command: dict[str, Any]) -> list[Record]:
         return self.probe.matching(EVENTS, lambda r: r.value["caused_by"] == command["command_id"])
 
-    # --- the order service's part ------------------------------------------------------------------
+    # --- SCM users of the order service ---------------------------------------------------------------
+
+    async def order_command(self, type_: str, target: str | None,
+                            data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """An accepted command on `scm.order.commands`; its result."""
+        command = self.command(type_, target, data or {})
+        await self.probe.publish(ORDER_COMMANDS, target or command["command_id"], command)
+        result = await self.result(command)
+        assert result["outcome"] == "accepted", result
+        return result
+
+    async def delivered_order(self, *lines: dict[str, Any]) -> str:
+        """A created, confirmed and fully delivered order of `lines` (default: LINE); its number."""
+        lines = lines or (LINE,)
+        created = await self.order_command("order.create", None,
+                                           {"customer_account": "US-001", "currency": "USD", "lines": list(lines)})
+        number = created["target"]
+        await self.order_command("order.confirm", number)
+        await self.order_command("order.deliver", number, {"lines": [
+            {"sequence_number": line["sequence_number"], "quantity": line["quantity"]} for line in lines]})
+        return number
+
+    # --- the internal invoicing topics -------------------------------------------------------------------
 
     async def request(self, command: dict[str, Any]) -> dict[str, Any]:
         """The invoicing request envelope the invoice service sent for `command`."""
@@ -68,48 +100,15 @@ class InvoiceClients:
     def requests(self, command: dict[str, Any]) -> list[Record]:
         return self.probe.matching(REQUESTS, lambda r: r.value["payload"]["request_id"] == command["command_id"])
 
-    def decision(self, request: dict[str, Any], outcome: str, **payload: Any) -> dict[str, Any]:
-        """A decision envelope answering `request`, as the order service would publish it."""
-        order = request["payload"]["sales_order_number"]
-        return {
-            "message_id": str(uuid4()), "type": f"order.invoicing-{outcome}", "version": 1, "occurred_at": now(),
-            "producer": "order", "source_system": "internal", "correlation_id": request["correlation_id"],
-            "causation_id": request["message_id"], "key": order,
-            "payload": {"request_id": request["payload"]["request_id"], "sales_order_number": order,
-                        "outcome": outcome, **payload},
-        }
+    async def decision(self, command: dict[str, Any]) -> dict[str, Any]:
+        """The order service's decision envelope on the request for `command`."""
+        [record] = await self.probe.wait_for(
+            DECISIONS, lambda r: r.value["payload"]["request_id"] == command["command_id"])
+        return record.value
 
-    def approval(self, request: dict[str, Any], order_lines: dict[int, "OrderLine"]) -> dict[str, Any]:
-        """Approve the requested quantities of `order_lines` (which remember what was invoiced)."""
-        lines = []
-        for asked in request["payload"]["lines"]:
-            line = order_lines[asked["sequence_number"]]
-            lines.append(line.invoice(asked["quantity"]))
-        return self.decision(request, "approved", customer_account="US-001", currency="USD", lines=lines)
+    def decisions(self, command: dict[str, Any]) -> list[Record]:
+        return self.probe.matching(DECISIONS, lambda r: r.value["payload"]["request_id"] == command["command_id"])
 
     async def decide(self, decision: dict[str, Any]) -> None:
+        """Publish a decision envelope on `order.invoicing-decisions`, as the order service would."""
         await self.probe.publish(DECISIONS, decision["key"], decision)
-
-
-class OrderLine:
-    """An order line as the stand-in order service keeps it: what is ordered, what invoiced."""
-
-    def __init__(self, sequence: int, ordered: str, line_amount: str, unit_price: str = "500.00") -> None:
-        self.sequence = sequence
-        self.ordered = Decimal(ordered)
-        self.line_amount = line_amount
-        self.unit_price = unit_price
-        self.invoiced = Decimal("0")
-
-    def invoice(self, quantity: str) -> dict[str, Any]:
-        before = self.invoiced
-        self.invoiced += Decimal(quantity)
-        return {"sequence_number": self.sequence, "product_number": f"PC-{self.sequence}", "quantity": quantity,
-                "unit_price": self.unit_price, "line_amount": self.line_amount,
-                "ordered_quantity": str(self.ordered), "invoiced_before": str(before),
-                "completes_line": self.invoiced == self.ordered}
-
-
-def order_number() -> str:
-    """A fresh order number per test: the invoice service keeps what each order line was invoiced for."""
-    return f"T-SO-{uuid4().hex[:8]}"

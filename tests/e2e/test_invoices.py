@@ -1,8 +1,10 @@
 """The invoice service through the running stack, black box: SCM users on
-`scm.invoice.commands`, and the test in the order service's part on the internal invoicing
-topics (docs/orders-and-invoices.md). Observed only on the topics."""
+`scm.invoice.commands` and `scm.order.commands`, the real order service deciding on the
+internal invoicing topics (docs/orders-and-invoices.md). Observed only on the topics."""
 
 import re
+from decimal import Decimal
+from uuid import uuid4
 
 import pytest
 
@@ -11,13 +13,18 @@ from .invoice_clients import (
     DECISIONS,
     EVENTS,
     INVOICE_TOPICS,
+    LINE,
+    RESULTS,
     InvoiceClients,
-    OrderLine,
-    order_number,
+    now,
+    unknown_order,
 )
 
 INVOICE_NUMBER = re.compile(r"^F-INV-\d{6}$")
 DLQ_HEADERS = {"error.code", "error.text", "source.topic", "source.partition", "source.offset"}
+# LINEAMOUNT = 4 × 50.00 = 200.00
+SECOND_LINE = {"sequence_number": 2, "product_number": "PC-2", "quantity": "4", "unit_price": "50.00",
+               "site": "1", "warehouse": "11"}
 
 
 @pytest.fixture
@@ -25,21 +32,9 @@ async def clients(probe_factory) -> InvoiceClients:
     return InvoiceClients(await probe_factory(*INVOICE_TOPICS))
 
 
-@pytest.fixture
-def without_order_service(running_stack) -> None:
-    """These tests answer the invoicing requests themselves; with the real order service in the
-    stack it would answer too (test_invoices_with_orders.py covers that case)."""
-    if any(service.module == "order_service" for service in running_stack.services):
-        pytest.skip("the order service answers invoicing requests in this stack")
-
-
-plays_order_service = pytest.mark.usefixtures("without_order_service")
-
-
-@plays_order_service
-async def test_an_approved_post_is_numbered_priced_published_and_answered(clients: InvoiceClients) -> None:
-    order = order_number()
-    lines = {1: OrderLine(1, "3", "1490.00"), 2: OrderLine(2, "4", "200.00", unit_price="50.00")}
+async def test_an_approved_post_of_two_lines_is_requested_decided_numbered_priced_published_and_answered(
+        clients: InvoiceClients) -> None:
+    order = await clients.delivered_order(LINE, SECOND_LINE)
     post = clients.post_command(order, [(1, "2"), (2, "1")], invoice_date="2026-11-30")
     await clients.publish(post)
 
@@ -49,14 +44,26 @@ async def test_an_approved_post_is_numbered_priced_published_and_answered(client
     assert request["payload"] == {"request_id": post["command_id"], "sales_order_number": order,
                                   "lines": [{"sequence_number": 1, "quantity": "2"},
                                             {"sequence_number": 2, "quantity": "1"}]}
-    await clients.decide(clients.approval(request, lines))
+    decision = await clients.decision(post)
+    assert decision["type"] == "order.invoicing-approved"
+    assert decision["key"] == order
+    assert decision["payload"] == {
+        "request_id": post["command_id"], "sales_order_number": order, "outcome": "approved",
+        "code": None, "text": None, "customer_account": "US-001", "currency": "USD",
+        "lines": [
+            {"sequence_number": 1, "product_number": "PC-1", "quantity": "2", "unit_price": "500.00",
+             "line_amount": "1490.00", "ordered_quantity": "3", "invoiced_before": "0", "completes_line": False},
+            {"sequence_number": 2, "product_number": "PC-2", "quantity": "1", "unit_price": "50.00",
+             "line_amount": "200.00", "ordered_quantity": "4", "invoiced_before": "0", "completes_line": False},
+        ]}
 
     result = await clients.result(post)
     assert result["outcome"] == "accepted", result
     assert result["type"] == "invoice.post"
     number = result["target"]
     assert INVOICE_NUMBER.match(number)
-    event = await clients.posted(number)
+    [record] = await clients.probe.wait_for(EVENTS, lambda r: r.key == number)
+    event = record.value
     assert event["type"] == "invoice.posted"
     assert event["version"] == 1
     assert event["caused_by"] == post["command_id"]
@@ -71,40 +78,54 @@ async def test_an_approved_post_is_numbered_priced_published_and_answered(client
              "INVOICEDQUANTITY": "1", "SALESPRICE": "50.00", "LINEAMOUNT": "50.00"},
         ],
     }
+    assert sum(Decimal(line["LINEAMOUNT"]) for line in event["invoice"]["lines"]) \
+        == Decimal(event["invoice"]["TOTALINVOICEAMOUNT"])
 
 
-@plays_order_service
 async def test_three_partial_invoices_of_a_line_add_up_to_its_line_amount(clients: InvoiceClients) -> None:
-    order = order_number()
-    lines = {1: OrderLine(1, "3", "1490.00")}
+    order = await clients.delivered_order()
     amounts, numbers = [], []
     for _ in range(3):
-        post = clients.post_command(order, [(1, "1")])
-        await clients.publish(post)
-        await clients.decide(clients.approval(await clients.request(post), lines))
-        result = await clients.result(post)
+        result = await clients.run(clients.post_command(order, [(1, "1")]))
         assert result["outcome"] == "accepted", result
         [line] = (await clients.posted(result["target"]))["invoice"]["lines"]
         amounts.append(line["LINEAMOUNT"])
         numbers.append(result["target"])
 
     assert amounts == ["496.67", "496.67", "496.66"]
+    assert sum(map(Decimal, amounts)) == Decimal("1490.00")
     assert len(set(numbers)) == 3
     assert sorted(numbers) == numbers  # one sequence, rising
 
 
-@plays_order_service
-async def test_a_rejected_post_is_answered_with_the_order_services_code_and_text(clients: InvoiceClients) -> None:
-    order = order_number()
+async def test_an_over_invoicing_post_is_rejected_with_the_order_services_code_and_text(
+        clients: InvoiceClients) -> None:
+    order = await clients.delivered_order()
     post = clients.post_command(order, [(1, "4")])
     await clients.publish(post)
-    request = await clients.request(post)
     text = "Line 1: 4 exceeds the remaining 3"
-    await clients.decide(clients.decision(request, "rejected", code="order.quantity-exceeded", text=text))
 
+    decision = await clients.decision(post)
+    assert decision["type"] == "order.invoicing-rejected"
+    assert (decision["payload"]["outcome"], decision["payload"]["code"], decision["payload"]["text"]) == \
+        ("rejected", "order.quantity-exceeded", text)
     result = await clients.result(post)
     assert (result["outcome"], result["code"], result["text"]) == ("rejected", "order.quantity-exceeded", text)
     assert result["target"] == order
+    await clients.probe.settle(1.0)
+    assert clients.events_caused_by(post) == []
+    assert len(clients.results(post)) == 1
+
+
+async def test_a_post_of_an_unknown_order_is_rejected_with_the_order_services_code_and_text(
+        clients: InvoiceClients) -> None:
+    order = unknown_order()
+    post = clients.post_command(order, [(1, "1")])
+    result = await clients.run(post)
+
+    assert (result["outcome"], result["code"], result["text"], result["target"]) == \
+        ("rejected", "order.not-found", f"Sales order {order} does not exist", order)
+    assert (await clients.decision(post))["type"] == "order.invoicing-rejected"
     await clients.probe.settle(1.0)
     assert clients.events_caused_by(post) == []
 
@@ -163,54 +184,60 @@ async def test_invalid_commands_are_refused_and_change_nothing(clients: InvoiceC
     assert len(clients.results(command)) == 1
 
 
-@plays_order_service
-async def test_a_duplicate_command_and_duplicate_decisions_change_nothing(clients: InvoiceClients) -> None:
-    order = order_number()
-    lines = {1: OrderLine(1, "3", "1490.00")}
+async def test_a_duplicate_command_and_repeated_decisions_change_nothing(clients: InvoiceClients) -> None:
+    order = await clients.delivered_order()
     post = clients.post_command(order, [(1, "1")])
     await clients.publish(post)
-    await clients.publish(post)  # the same command id again
-    request = await clients.request(post)
-    approval = clients.approval(request, lines)
-    await clients.decide(approval)
-    await clients.decide(approval)  # the same decision message again
-    # The order service answering the repeated request again: a new message, the same decision.
-    await clients.decide({**approval, "message_id": approval["message_id"] + "-again"})
-    # A contradicting late rejection: the post is decided already.
-    await clients.decide(clients.decision(request, "rejected", code="order.not-found", text="late"))
-
+    await clients.publish(post)  # the same command id again, before it is decided
     result = await clients.result(post)
     assert result["outcome"] == "accepted", result
     await clients.posted(result["target"])
+    decision = await clients.decision(post)
+
+    # The order service answering again: the same decision in a new envelope message.
+    await clients.decide({**decision, "message_id": str(uuid4())})
+    # A contradicting late rejection: the post is decided already.
+    await clients.decide({**decision, "message_id": str(uuid4()), "type": "order.invoicing-rejected",
+                          "payload": {"request_id": post["command_id"], "sales_order_number": order,
+                                      "outcome": "rejected", "code": "order.not-found", "text": "late"}})
     await clients.probe.settle(3.0)
+
     assert len(clients.requests(post)) == 1
     assert len(clients.results(post)) == 1
     assert len(clients.events_caused_by(post)) == 1
+    assert clients.probe.matching(DECISIONS + ".dlq", lambda r: r.key == order) == []
+    rest = await clients.run(clients.post_command(order, [(1, "2")]))
+    assert rest["outcome"] == "accepted", rest
+    [line] = (await clients.posted(rest["target"]))["invoice"]["lines"]
+    assert line["LINEAMOUNT"] == "993.33"  # 1490.00 − 496.67: the repeats recorded no money
 
 
-@plays_order_service
-async def test_a_decision_for_an_unknown_post_is_ignored(clients: InvoiceClients) -> None:
-    order = order_number()
-    never_asked = {"message_id": "m", "correlation_id": "c",
-                   "payload": {"request_id": f"never-posted-{order}", "sales_order_number": order,
-                               "lines": [{"sequence_number": 1, "quantity": "1"}]}}
-    await clients.decide(clients.approval(never_asked, {1: OrderLine(1, "1", "10.00")}))
-    # A later post completing the same line takes the whole line amount: the stray approval
-    # recorded nothing as invoiced.
-    post = clients.post_command(order, [(1, "1")])
-    await clients.publish(post)
-    await clients.decide(clients.approval(await clients.request(post), {1: OrderLine(1, "1", "20.00")}))
-    result = await clients.result(post)
+async def test_a_decision_for_an_unknown_request_is_ignored(clients: InvoiceClients) -> None:
+    order = await clients.delivered_order()
+    request_id = str(uuid4())
+    stray = {"message_id": str(uuid4()), "type": "order.invoicing-approved", "version": 1, "occurred_at": now(),
+             "producer": "order", "source_system": "internal", "correlation_id": request_id, "key": order,
+             "payload": {"request_id": request_id, "sales_order_number": order, "outcome": "approved",
+                         "customer_account": "US-001", "currency": "USD",
+                         "lines": [{"sequence_number": 1, "product_number": "PC-1", "quantity": "1",
+                                    "unit_price": "500.00", "line_amount": "1490.00", "ordered_quantity": "3",
+                                    "invoiced_before": "0", "completes_line": False}]}}
+    await clients.decide(stray)
+    # A later post of the whole line takes the whole line amount: the stray approval recorded
+    # nothing as invoiced.
+    result = await clients.run(clients.post_command(order, [(1, "3")]))
     assert result["outcome"] == "accepted", result
     [line] = (await clients.posted(result["target"]))["invoice"]["lines"]
-    assert line["LINEAMOUNT"] == "20.00"
-    assert clients.probe.matching(EVENTS, lambda r: r.value["caused_by"] == f"never-posted-{order}") == []
+    assert line["LINEAMOUNT"] == "1490.00"
+    await clients.probe.settle(1.0)
+    assert clients.probe.matching(EVENTS, lambda r: r.value["caused_by"] == request_id) == []
+    assert clients.probe.matching(RESULTS, lambda r: r.key == request_id) == []
+    assert clients.probe.matching(DECISIONS + ".dlq", lambda r: r.key == order) == []
 
 
 @pytest.mark.parametrize("topic", [COMMANDS, DECISIONS])
-async def test_poison_records_go_to_the_dlq_and_later_messages_still_work(clients: InvoiceClients, running_stack,
-                                                                          topic) -> None:
-    order = order_number()
+async def test_poison_records_go_to_the_dlq_and_later_messages_still_work(clients: InvoiceClients, topic) -> None:
+    order = unknown_order()
     bad = [b"{not json", b'{"type": "invoice.post"}' if topic == COMMANDS else b'{"type": "order.invoicing-approved"}']
     for raw in bad:
         await clients.probe.publish(topic, order, raw)
@@ -223,16 +250,10 @@ async def test_poison_records_go_to_the_dlq_and_later_messages_still_work(client
     codes = {letter.raw: letter.headers["error.code"] for letter in letters}
     assert codes == {bad[0]: "message.not-json", bad[1]: "message.invalid"}
 
-    # A post of the same order (same partitions) still gets its decision and its result,
-    # from the real order service when the stack runs one, else from the test in its part.
-    post = clients.post_command(order, [(1, "1")])
-    await clients.publish(post)
-    not_found = ("order.not-found", f"Sales order {order} does not exist")
-    if not any(service.module == "order_service" for service in running_stack.services):
-        code, text = not_found
-        await clients.decide(clients.decision(await clients.request(post), "rejected", code=code, text=text))
-    result = await clients.result(post)
-    assert (result["outcome"], result["code"], result["text"]) == ("rejected", *not_found)
+    # A post of the same order (same partitions) still gets the order service's decision and its result.
+    result = await clients.run(clients.post_command(order, [(1, "1")]))
+    assert (result["outcome"], result["code"], result["text"]) == \
+        ("rejected", "order.not-found", f"Sales order {order} does not exist")
 
 
 async def test_the_invoice_number_prefix_parameter_numbers_the_next_invoice(clients: InvoiceClients,

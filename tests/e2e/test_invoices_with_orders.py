@@ -3,41 +3,16 @@ prices and posts (docs/orders-and-invoices.md). SCM users only, black box on the
 
 from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
-from .invoice_clients import DECISIONS, EVENTS, INVOICE_TOPICS, RESULTS, InvoiceClients
-
-ORDER_COMMANDS = "scm.order.commands"
-ORDER_EVENTS = "scm.order.events"
-# LINEAMOUNT = 3 × (500.00 − 3.33) − 0.01 = 1490.00 (DOMAIN.md §4)
-LINE = {"sequence_number": 1, "product_number": "PC-1", "quantity": "3", "unit_price": "500.00",
-        "line_discount_amount": "3.33", "total_charges_amount": "-0.01", "site": "1", "warehouse": "11"}
+from .invoice_clients import DECISIONS, EVENTS, INVOICE_TOPICS, LINE, ORDER_EVENTS, RESULTS, InvoiceClients
 
 
 @pytest.fixture
-async def clients(running_stack, probe_factory) -> InvoiceClients:
-    if not any(service.module == "order_service" for service in running_stack.services):
-        pytest.skip("the order service is not in this stack")
-    return InvoiceClients(await probe_factory(*INVOICE_TOPICS, ORDER_EVENTS, DECISIONS))
-
-
-async def order_command(clients: InvoiceClients, type_: str, target: str | None,
-                        data: dict[str, Any] | None = None) -> dict[str, Any]:
-    command = clients.command(type_, target, data or {})
-    await clients.probe.publish(ORDER_COMMANDS, target or command["command_id"], command)
-    result = await clients.result(command)
-    assert result["outcome"] == "accepted", result
-    return result
-
-
-async def delivered_order(clients: InvoiceClients) -> str:
-    created = await order_command(clients, "order.create", None,
-                                  {"customer_account": "US-001", "currency": "USD", "lines": [LINE]})
-    number = created["target"]
-    await order_command(clients, "order.confirm", number)
-    await order_command(clients, "order.deliver", number, {"lines": [{"sequence_number": 1, "quantity": "3"}]})
-    return number
+async def clients(probe_factory) -> InvoiceClients:
+    return InvoiceClients(await probe_factory(*INVOICE_TOPICS, ORDER_EVENTS))
 
 
 async def invoice_lines(clients: InvoiceClients, result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -47,7 +22,7 @@ async def invoice_lines(clients: InvoiceClients, result: dict[str, Any]) -> list
 
 async def test_partial_invoices_add_up_to_the_line_amount_and_over_invoicing_is_refused(
         clients: InvoiceClients) -> None:
-    order = await delivered_order(clients)
+    order = await clients.delivered_order()
 
     first = await clients.run(clients.post_command(order, [(1, "1")]))
     second = await clients.run(clients.post_command(order, [(1, "2")]))
@@ -70,7 +45,7 @@ async def test_partial_invoices_add_up_to_the_line_amount_and_over_invoicing_is_
 
 
 async def test_concurrent_posts_of_one_order_never_exceed_the_ordered_quantity(clients: InvoiceClients) -> None:
-    order = await delivered_order(clients)
+    order = await clients.delivered_order()
     posts = [clients.post_command(order, [(1, "2")]) for _ in range(3)]
     await clients.probe.publish_many([("scm.invoice.commands", order, post) for post in posts])
     ids = {post["command_id"] for post in posts}
@@ -93,17 +68,17 @@ async def test_unknown_and_canceled_orders_are_not_invoiced(clients: InvoiceClie
     assert (unknown["outcome"], unknown["code"], unknown["text"]) == \
         ("rejected", "order.not-found", "Sales order F-SO-999999 does not exist")
 
-    created = await order_command(clients, "order.create", None,
-                                  {"customer_account": "US-001", "currency": "USD", "lines": [LINE]})
+    created = await clients.order_command("order.create", None,
+                                          {"customer_account": "US-001", "currency": "USD", "lines": [LINE]})
     order = created["target"]
-    await order_command(clients, "order.cancel", order)
+    await clients.order_command("order.cancel", order)
     canceled = await clients.run(clients.post_command(order, [(1, "1")]))
     assert (canceled["outcome"], canceled["code"], canceled["text"]) == \
         ("rejected", "order.invalid-transition", "The order cannot be invoiced in processing status canceled")
 
 
 async def test_a_replayed_or_repeated_decision_posts_nothing_more(clients: InvoiceClients) -> None:
-    order = await delivered_order(clients)
+    order = await clients.delivered_order()
     post = clients.post_command(order, [(1, "1")])
     result = await clients.run(post)
     await invoice_lines(clients, result)
@@ -111,7 +86,7 @@ async def test_a_replayed_or_repeated_decision_posts_nothing_more(clients: Invoi
         DECISIONS, lambda r: r.value["payload"]["request_id"] == post["command_id"])
 
     await clients.decide(decision.value)  # the same message again
-    await clients.decide({**decision.value, "message_id": decision.value["message_id"] + "-again"})
+    await clients.decide({**decision.value, "message_id": str(uuid4())})  # the same decision, a new message
     await clients.publish(post)  # the command again: the inbox ends it, no second request
     await clients.probe.settle(3.0)
 
