@@ -19,14 +19,16 @@ from q2c_localstack.config import REPO_ROOT, StackConfig
 from q2c_localstack.probe import TopicProbe
 
 TEST_HOME = REPO_ROOT / ".q2c" / "test"
-# Two test runs on one machine (two clones, say) keep apart by shifting every port.
+# Two test runs on one machine (two clones, say) keep apart by shifting every port. Every
+# port stays below Linux's ephemeral range (32768 and up), where an outgoing connection of
+# any process may hold it just when a server wants to bind it.
 PORT_OFFSET = int(os.environ.get("Q2C_TEST_PORT_OFFSET", "0"))
 
 
 @pytest.fixture(scope="session")
 def stack_config() -> StackConfig:
     return StackConfig.from_env(home=TEST_HOME, kafka_port=19092 + PORT_OFFSET,
-                                controller_port=19093 + PORT_OFFSET, pg_port=55433 + PORT_OFFSET,
+                                controller_port=19093 + PORT_OFFSET, pg_port=25433 + PORT_OFFSET,
                                 http_base_port=28100 + PORT_OFFSET)
 
 
