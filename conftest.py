@@ -1,9 +1,9 @@
-"""Marks every test by the folder it lives in (unit / integration / e2e), so `pytest -m unit`
+"""Marks every test by the folder it lives in (unit / integration / e2e / contract), so `pytest -m unit`
 runs the fast suite and nothing needs a decorator to be classified."""
 
 import pytest
 
-_KINDS = ("unit", "integration", "e2e")
+_KINDS = ("unit", "integration", "e2e", "contract")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -13,7 +13,8 @@ from .services import admin_command
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="q2c_localstack")
-    parser.add_argument("command", choices=["up", "down", "status", "demo", "bench", "admin", "processor", "asyncapi"])
+    parser.add_argument("command", choices=["up", "down", "status", "demo", "bench", "admin", "processor", "asyncapi",
+                                            "contract"])
     parser.add_argument("args", nargs=argparse.REMAINDER, help="for admin: the dual-write admin command")
     args = parser.parse_args()
     # The broker is expected to refuse connections while it starts; say so once, not per try.
@@ -33,6 +34,8 @@ def main() -> int:
             from .asyncapi import render
 
             print(render(load_catalog(config.topic_catalog)), end="")
+        elif args.command == "contract":
+            return contract(config, args.args)
         elif args.command == "admin":
             return admin(config, args.args)
         elif args.command == "processor":
@@ -49,6 +52,30 @@ def main() -> int:
         print(f"q2c: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def contract(config: StackConfig, argv: list[str]) -> int:
+    """`contract check`: the compatibility gate; `contract release <version>`: a new snapshot."""
+    from q2c_messaging.catalog import load_catalog
+
+    from .contract import ContractError, breaking, check, release
+
+    catalog = load_catalog(config.topic_catalog)
+    if argv[:1] == ["check"]:
+        changes = check(catalog)
+        print("\n".join(map(str, changes)) or "no changes against the released contract")
+        return 1 if breaking(changes) else 0
+    if len(argv) == 2 and argv[0] == "release":
+        try:
+            changes = release(catalog, argv[1])
+        except ContractError as exc:
+            print(f"q2c: {exc}", file=sys.stderr)
+            return 1
+        print("\n".join(map(str, changes)) or "no changes")
+        print(f"contract {argv[1]} written to contracts/schemas/{argv[1]}/")
+        return 0
+    print("usage: python -m q2c_localstack contract check | release <version>", file=sys.stderr)
+    return 2
 
 
 def admin(config: StackConfig, argv: list[str], service: str = "dual-write-adapter") -> int:

@@ -1,0 +1,79 @@
+"""The compatibility classifier of the contract gate (q2c_localstack.contract.compare), one
+small schema pair per rule: what breaks a consumer, and what does not."""
+
+from typing import Any
+
+import pytest
+
+from q2c_localstack.contract import compare
+
+
+def topic(properties: dict[str, Any], required: tuple[str, ...] = (), *, key: str = "command_id",
+          writers: tuple[str, ...] = ("quote",), defs: dict[str, Any] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"x-q2c-topic": "t", "x-q2c-key": key, "x-q2c-writers": list(writers),
+                              "type": "object", "properties": properties, "required": list(required)}
+    if defs:
+        schema["$defs"] = defs
+    return schema
+
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+NULLABLE_STR = {"anyOf": [STR, {"type": "null"}]}
+OUTCOME = {"enum": ["accepted", "rejected"], "type": "string"}
+LINE = {"type": "object", "properties": {"qty": STR}, "required": ["qty"]}
+
+CASES = [
+    # id, old, new, expected (kind, path, breaking) set
+    ("identical", topic({"a": STR}, ("a",)), topic({"a": STR}, ("a",)), set()),
+    ("new optional field", topic({"a": STR}), topic({"a": STR, "b": STR}), {("new optional field", "$.b", False)}),
+    ("new required field", topic({"a": STR}), topic({"a": STR, "b": STR}, ("b",)),
+     {("newly required field", "$.b", True)}),
+    ("optional becomes required", topic({"a": STR}), topic({"a": STR}, ("a",)),
+     {("newly required field", "$.a", True)}),
+    ("removed field", topic({"a": STR, "b": STR}), topic({"a": STR}), {("removed or renamed field", "$.b", True)}),
+    ("renamed field", topic({"a": STR}), topic({"a2": STR}),
+     {("removed or renamed field", "$.a", True), ("new optional field", "$.a2", False)}),
+    ("changed type", topic({"a": STR}), topic({"a": INT}), {("changed type", "$.a", True)}),
+    ("becomes nullable", topic({"a": STR}), topic({"a": NULLABLE_STR}), {("changed type", "$.a", True)}),
+    ("removed enum value", topic({"o": OUTCOME}), topic({"o": {"enum": ["accepted"], "type": "string"}}),
+     {("removed enum value", "$.o", True)}),
+    ("const narrows an enum", topic({"o": OUTCOME}), topic({"o": {"const": "accepted", "type": "string"}}),
+     {("removed enum value", "$.o", True)}),
+    ("new enum value", topic({"o": OUTCOME}),
+     topic({"o": {"enum": ["accepted", "rejected", "held"], "type": "string"}}),
+     {("new enum value", "$.o", False)}),
+    ("changed key", topic({"a": STR}, key="command_id"), topic({"a": STR}, key="target"), {("changed key", "$", True)}),
+    ("q2c stops always sending a field", topic({"a": STR}, ("a",)), topic({"a": STR}),
+     {("field no longer always present", "$.a", True)}),
+    ("q2c stops requiring a field it reads", topic({"a": STR}, ("a",), writers=("scm-users",)),
+     topic({"a": STR}, writers=("scm-users",)), {("field no longer required", "$.a", False)}),
+    ("nested field removed through $ref",
+     topic({"lines": {"type": "array", "items": {"$ref": "#/$defs/Line"}}}, defs={"Line": LINE}),
+     topic({"lines": {"type": "array", "items": {"$ref": "#/$defs/Line"}}},
+           defs={"Line": {"type": "object", "properties": {}, "required": []}}),
+     {("removed or renamed field", "$.lines[].qty", True)}),
+    ("nested type change in a nullable object",
+     topic({"doc": {"anyOf": [{"$ref": "#/$defs/Line"}, {"type": "null"}]}}, defs={"Line": LINE}),
+     topic({"doc": {"anyOf": [{"$ref": "#/$defs/Line"}, {"type": "null"}]}},
+           defs={"Line": {**LINE, "properties": {"qty": INT}}}),
+     {("changed type", "$.doc.qty", True)}),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_each_change_is_classified(old: dict[str, Any], new: dict[str, Any],
+                                   expected: set[tuple[str, str, bool]]) -> None:
+    changes = compare({"t.json": old}, {"t.json": new})
+    assert {(c.kind, c.path, c.breaking) for c in changes} == expected
+
+
+def test_a_removed_topic_breaks_and_a_new_topic_does_not() -> None:
+    a, b = topic({"a": STR}), topic({"a": STR})
+    assert [(c.kind, c.breaking) for c in compare({"a.json": a}, {})] == [("removed topic", True)]
+    assert [(c.kind, c.breaking) for c in compare({}, {"b.json": b})] == [("new topic", False)]
+
+
+def test_a_change_names_topic_field_and_verdict() -> None:
+    [change] = compare({"t.json": topic({"a": STR})}, {"t.json": topic({})})
+    assert str(change) == "BREAKING: t $.a: removed or renamed field"
