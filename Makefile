@@ -9,7 +9,7 @@ Q2C_CACHE ?= $(HOME)/.cache/q2c
 UV := $(Q2C_CACHE)/uv-$(UV_VERSION)/bin/uv
 RUN := $(UV) run --frozen --no-progress
 
-.PHONY: setup up down status demo test test-unit bench lint clean-state admin processor
+.PHONY: setup up down status demo test test-unit bench lint clean-state admin processor contract contract-release
 
 # uv, pinned, in a cache outside the repository; it installs the locked environment.
 $(UV):
@@ -31,14 +31,29 @@ status: setup
 demo: up
 	$(RUN) python -m q2c_localstack demo
 
+# The reference AsyncAPI parser for the contract tests, pinned by its package-lock.json.
+ASYNCAPI_TOOL := contracts/asyncapi
+$(ASYNCAPI_TOOL)/node_modules/.package-lock.json: $(ASYNCAPI_TOOL)/package-lock.json
+	cd $(ASYNCAPI_TOOL) && npm ci --no-audit --no-fund --loglevel=error
+
 # Every test. Integration and e2e tests start their own stack (other ports, state in
 # .q2c/test) and stop it at the end; a stack started by `make up` is left alone.
-test: setup
+test: setup $(ASYNCAPI_TOOL)/node_modules/.package-lock.json
 	$(RUN) ruff check --quiet .
 	$(RUN) pytest
 
 test-unit: setup
 	$(RUN) pytest -m unit
+
+# The contract suite alone (schemas, compatibility gate, AsyncAPI parser, pacts; no stack), and
+# a contract release: make contract-release VERSION=v3 (docs/contract-testing.md).
+contract: setup $(ASYNCAPI_TOOL)/node_modules/.package-lock.json
+	$(RUN) pytest -q tests/contract tests/unit/test_contract_compatibility.py tests/unit/test_asyncapi.py
+
+contract-release: setup
+	@test -n "$(VERSION)" || { echo "usage: make contract-release VERSION=v3"; exit 2; }
+	$(RUN) python -m q2c_localstack asyncapi > docs/asyncapi.json
+	$(RUN) python -m q2c_localstack contract release $(VERSION)
 
 # The dual-write admin: make admin ARGS="maps" (pause MAP, resume MAP, errors, retry --all, initial-sync)
 admin: setup
