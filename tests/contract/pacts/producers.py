@@ -1,0 +1,233 @@
+"""q2c as message provider: the records q2c's real code puts on the topics for each provider
+state of the pacts. Each producer runs the functions that build what goes to Kafka (the
+services' `answers`, the adapter's `Sync._write` / `_notify` over the real table maps and
+decisions, the domain snapshots) against a real `Outbox` whose connection only captures the
+outbox rows, so no broker and no database are needed; the catalog still checks the writer."""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from dual_write_adapter import decisions as core
+from dual_write_adapter.sync import Sync
+from dual_write_adapter.tablemap import TableMap, load_maps
+from feature_state_service import domain as feature_domain
+from feature_state_service.service import publish_setting
+from invoice_service import answers as invoice_answers
+from invoice_service import domain as invoice_domain
+from order_service import answers as order_answers
+from order_service import domain as order_domain
+from q2c_contracts import refusals
+from q2c_contracts.order import InvoicingLine
+from q2c_localstack.config import DEPLOY
+from q2c_messaging.catalog import load_catalog
+from q2c_messaging.outbox import Outbox
+from quote_service import answers as quote_answers
+from quote_service import domain as quote_domain
+from quote_service.processor import publish_state
+
+CATALOG = load_catalog(DEPLOY / "kafka" / "topics.yaml")
+MAPS = load_maps()
+FEATURES = {"IntegrateQuotationLifecycle": True, "PriceMaster": False, "CopyQuotationDataToSalesOrders": True}
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    key: str
+    value: dict[str, Any]
+    headers: dict[str, str]
+
+    def message(self) -> dict[str, Any]:
+        """As the pact verifier wants it: the value, and the topic and key as metadata."""
+        return {"contents": json.dumps(self.value).encode(), "content_type": "application/json",
+                "metadata": {"topic": self.topic, "key": self.key}}
+
+
+class CapturingConnection:
+    """Stands in for asyncpg: keeps the outbox rows, and answers the adapter's one question
+    (`mark_notified`: is this the first notification of a refused change? yes)."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        assert "INSERT INTO outbox" in sql, sql
+        topic, key, value, headers = args
+        self.records.append(Record(topic, key, json.loads(value), headers))
+
+    async def fetchval(self, sql: str, *args: Any) -> bool:
+        assert "notified" in sql, sql
+        return True
+
+
+def produce(service: str, action: Callable[[Outbox, Any], Awaitable[None]]) -> list[Record]:
+    conn = CapturingConnection()
+    outbox = Outbox(conn=conn, service=service, catalog=CATALOG)  # type: ignore[arg-type]
+    asyncio.run(action(outbox, conn))
+    return conn.records
+
+
+# --- the documents of the provider states, built with the services' domain code -------------------
+
+def quotation_c1001_sent() -> quote_domain.Quotation:
+    features = quote_domain.Features()
+    quote = quote_domain.new_quotation("C-1001", "sales", {
+        "customer_account": "US-001", "currency": "USD", "name": "Office PCs",
+        "lines": [{"product_number": "PC-1", "quantity": "3", "unit_price": "500.00",
+                   "line_discount_amount": "3.33", "total_charges_amount": "-0.01"}]}, features)
+    sent = quote_domain.apply_lifecycle(quote, "send", {}, features)
+    return replace(sent.quote, version=4)
+
+
+def order_c_so_1001_confirmed() -> order_domain.Order:
+    line = order_domain.Line(sequence=1, product="PC-1", quantity=Decimal("3"), unit_price=Decimal("500.00"),
+                             line_discount=Decimal("3.33"), charges=Decimal("-0.01"), site="1", warehouse="11")
+    return order_domain.Order(number="C-SO-1001", origin="Dynamics365Sales", customer="US-001", currency="USD",
+                              name="Office PCs", quotation_number="C-1001", confirmed=True,
+                              document_status="confirmation", lines=(line,), version=2)
+
+
+def invoice_of_c_so_1001() -> invoice_domain.Invoice:
+    post = invoice_domain.parse_post({"sales_order_number": "C-SO-1001",
+                                      "lines": [{"sequence_number": 1, "quantity": "3"}],
+                                      "invoice_date": "2026-11-23"}, date(2026, 11, 23))
+    approved = [InvoicingLine(sequence_number=1, product_number="PC-1", quantity="3", unit_price="500.00",
+                              line_amount="1490.00", ordered_quantity="3", invoiced_before="0",
+                              completes_line=True)]
+    return invoice_domain.order_invoice("F-INV-000001", post, "US-001", "USD", approved, {})
+
+
+def free_text_invoice() -> invoice_domain.Invoice:
+    free = invoice_domain.parse_free_text({"customer_account": "US-001", "currency": "USD",
+                                           "lines": [{"description": "Consulting", "ledger_account": "401100",
+                                                      "amount": "800.00"}]}, date(2026, 11, 23))
+    return invoice_domain.free_text_invoice("F-INV-000002", free)
+
+
+# --- q2c → Sales: writes and notifications (the dual-write adapter) --------------------------------
+
+def _writes(tmap: TableMap, document: dict[str, Any], caused_by: str,
+            looked_up: dict[tuple[str, str], dict[str, Any]] | None = None) -> list[Record]:
+    async def run(outbox: Outbox, conn: Any) -> None:
+        for scm in tmap.scm_records(document):
+            for effect in core.scm_record(tmap, scm, mirror=None, features=FEATURES, looked_up=looked_up):
+                if isinstance(effect, core.Write):
+                    await Sync(MAPS)._write(outbox, tmap, effect, caused_by)
+    return produce("dual-write-adapter", run)
+
+
+def quotation_writes(map_name: str) -> list[Record]:
+    document = quote_domain.snapshot(quotation_c1001_sent()).model_dump(mode="json")
+    return _writes(MAPS[map_name], document, "evt-quote-sent")
+
+
+def order_writes(map_name: str) -> list[Record]:
+    document = order_domain.snapshot(order_c_so_1001_confirmed()).model_dump(mode="json")
+    return _writes(MAPS[map_name], document, "evt-order-confirmed")
+
+
+def invoice_writes(map_name: str) -> list[Record]:
+    tmap = MAPS[map_name]
+    document = invoice_domain.snapshot(invoice_of_c_so_1001()).model_dump(mode="json")
+    owner = {lookup: {"ownerid": "team-east"} for lookup in tmap.lookups(document)}
+    return _writes(tmap, document, "evt-invoice-posted", owner)
+
+
+def feature_state_write() -> list[Record]:
+    [event] = feature_events("PriceMaster", "feature", True)
+    return _writes(MAPS["feature-states"], event.value, "evt-feature")
+
+
+def notification(map_name: str, key: str, code_text: tuple[str, str]) -> list[Record]:
+    tmap = MAPS[map_name]
+
+    async def run(outbox: Outbox, conn: Any) -> None:
+        await Sync(MAPS)._notify(conn, outbox, tmap, key, core.Notify(*code_text), "sales-change-1")
+    return produce("dual-write-adapter", run)
+
+
+# --- q2c → SCM users: results and events -----------------------------------------------------------
+
+def quote_result(outcome: str, code_text: tuple[str, str] | None) -> list[Record]:
+    command = quote_answers.Command(command_id="cmd-1", type="quote.send", target="F-000007", issuer="scm")
+    code, text = code_text or (None, None)
+
+    async def run(outbox: Outbox, conn: Any) -> None:
+        await quote_answers.answer(outbox, command, outcome, code=code, text=text)
+    return produce("quote", run)
+
+
+def invoice_post_accepted() -> list[Record]:
+    command = invoice_answers.Command(command_id="cmd-2", type="invoice.post", target="C-SO-1001")
+
+    async def run(outbox: Outbox, conn: Any) -> None:
+        await invoice_answers.answer(outbox, command, "accepted", target="F-INV-000001")
+    return produce("invoice", run)
+
+
+def quote_events() -> list[Record]:
+    async def run(outbox: Outbox, conn: Any) -> None:
+        await quote_answers.publish_quote(outbox, quotation_c1001_sent(), "quote.sent", "cmd-1")
+    return produce("quote", run)
+
+
+def order_events() -> list[Record]:
+    async def run(outbox: Outbox, conn: Any) -> None:
+        await order_answers.publish_order(outbox, order_c_so_1001_confirmed(), "order.confirmed", "cmd-3")
+    return produce("order", run)
+
+
+def invoice_events(invoice: invoice_domain.Invoice) -> list[Record]:
+    async def run(outbox: Outbox, conn: Any) -> None:
+        await invoice_answers.publish_posted(outbox, invoice, "cmd-2")
+    return produce("invoice", run)
+
+
+def feature_events(name: str, kind: str, value: Any) -> list[Record]:
+    async def run(outbox: Outbox, conn: Any) -> None:
+        await publish_setting(outbox, feature_domain.Setting(name, kind, value))  # type: ignore[arg-type]
+    return produce("feature-state", run)
+
+
+def processor_events() -> list[Record]:
+    row = {"message_id": "msg-2", "type": quote_domain.LINK_SALES_ORDER, "document": "C-1001",
+           "depends_on": "msg-1"}
+
+    async def run(outbox: Outbox, conn: Any) -> None:
+        await publish_state(outbox, row, "Queued")
+    return produce("quote", run)
+
+
+# The provider states of the pacts q2c must honour, each with what q2c then produces. An
+# interaction names one state and describes one of its records, found by topic and key.
+STATES: dict[str, Callable[[], list[Record]]] = {
+    "quotation C-1001 from Sales was sent in SCM": lambda: [
+        *quotation_writes("quotation-header"), *quotation_writes("quotation-lines"), *quote_events()],
+    "order C-SO-1001 from quote C-1001 was confirmed in SCM": lambda: [
+        *order_writes("sales-order-header"), *order_writes("sales-order-lines"), *order_events()],
+    "invoice F-INV-000001 of order C-SO-1001 (owner team-east) was posted": lambda: [
+        *invoice_writes("sales-invoice-header"), *invoice_writes("sales-invoice-lines"),
+        *invoice_events(invoice_of_c_so_1001()), *invoice_post_accepted()],
+    "free-text invoice F-INV-000002 was posted": lambda: invoice_events(free_text_invoice()),
+    "feature PriceMaster was switched on": lambda: [*feature_state_write(),
+                                                     *feature_events("PriceMaster", "feature", True)],
+    "SCM-owned quote F-000007 was changed in Sales": lambda: notification(
+        "quotation-header", "F-000007", refusals.NOT_OWNED_BY_SALES),
+    "Sales changed the status of order C-SO-1001": lambda: notification(
+        "sales-order-header", "C-SO-1001", refusals.ORDER_STATUS_IN_SCM),
+    "quote F-000007 is owned by Sales and an SCM user sends it": lambda: quote_result(
+        "rejected", refusals.OWNED_BY_SALES),
+    "a link-sales-order message waits for the confirmation journal of C-1001": processor_events,
+}
+
+
+def record_for(state: str, topic: str, key: str) -> Record:
+    records = STATES[state]()
+    found = [r for r in records if r.topic == topic and r.key == key]
+    assert found, f"{state!r} produces no record on {topic} with key {key!r}: {[(r.topic, r.key) for r in records]}"
+    return found[-1]
