@@ -89,5 +89,37 @@ def q2c_services(body: str | bytes | None, metadata: dict[str, Any]) -> None:
         assert command.type in quote_domain.LIFECYCLE_TYPES, command.type
 
 
+# --- internal topics: each consuming service's own parser for the topic ---------------------------
+
+def _internal(service: str) -> Any:
+    from dual_write_adapter.tablemap import RESULT_MODELS
+    from invoice_service.service import parse_decision
+    from q2c_contracts.order import InvoicingRequest, SalesOrderCommand
+    from q2c_contracts.ownership import OwnershipDecision, OwnershipRequest
+    from q2c_contracts.quote import SalesQuoteCommand
+    from q2c_messaging.consumer import envelope_parser
+
+    parsers = {  # topic → the parse of the consuming service's route (its app.py)
+        "quote.sales-commands": envelope_parser({"quote.sales-command": SalesQuoteCommand}),
+        "ownership.decisions": envelope_parser({"ownership.approved": OwnershipDecision,
+                                                "ownership.rejected": OwnershipDecision}),
+        "order.sales-commands": envelope_parser({"order.sales-command": SalesOrderCommand}),
+        "order.invoicing-requests": envelope_parser({"order.invoicing-request": InvoicingRequest}),
+        "quote.sales-results": envelope_parser({"quote.sales-result": RESULT_MODELS["quote.sales-result"]}),
+        "order.sales-results": envelope_parser({"order.sales-result": RESULT_MODELS["order.sales-result"]}),
+        "ownership.requests": envelope_parser({"ownership.decide": OwnershipRequest}),
+        "order.invoicing-decisions": parse_decision,
+    }
+
+    def handle(body: str | bytes | None, metadata: dict[str, Any]) -> None:
+        typed = parsers[metadata["topic"]](_body(body))
+        assert typed.envelope.key == metadata["key"], "the envelope's key is the record key"
+        payload = typed.payload
+        if metadata["topic"] == "quote.sales-commands":
+            quote_domain.new_quotation(payload.target, "sales", payload.data, quote_domain.Features())
+    return handle
+
+
 HANDLERS = {"sales-connector": sales_connector, "scm-client": scm_client,
-            "q2c-dual-write-adapter": q2c_dual_write_adapter, "q2c-services": q2c_services}
+            "q2c-dual-write-adapter": q2c_dual_write_adapter, "q2c-services": q2c_services,
+            **{s: _internal(s) for s in ("quote", "order", "dual-write-adapter", "ownership", "invoice")}}

@@ -243,5 +243,103 @@ def reverse_pacts() -> tuple[PactSpec, PactSpec]:
             PactSpec("q2c-services", "scm-client", commands))
 
 
+# --- internal topics: each q2c consumer pins what it reads from another service ----------------------
+
+def envelope(type_: str, key: str, producer: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """An internal message: the Envelope (docs/architecture.md) around the payload."""
+    return {"message_id": an_id(), "type": type_, "version": match.int(1), "occurred_at": TIMESTAMP,
+            "producer": producer, "source_system": match.regex("internal", regex=r"^(sales|scm|internal)$"),
+            "correlation_id": an_id(), "key": key, "payload": payload}
+
+
+QUOTATION_F000007 = {"SALESQUOTATIONNUMBER": "F-000007", "SALESQUOTATIONSTATUS": "created",
+                     "SALESQUOTATIONHEADERCREATIONMETHOD": "SCM", "SALESQUOTATIONOWNERSHIP": "BasedOnOrigin",
+                     "REQUESTINGCUSTOMERACCOUNTNUMBER": match.str("US-002"), "CURRENCYCODE": match.str("EUR"),
+                     "lines": match.each_like({"LINECREATIONSEQUENCENUMBER": match.int(1),
+                                               "PRODUCTNUMBER": match.str("DESK-1"),
+                                               "REQUESTEDSALESQUANTITY": decimal("2"),
+                                               "SALESPRICE": decimal("250.00"), "LINEDISCOUNTAMOUNT": decimal("0"),
+                                               "TOTALCHARGESAMOUNT": decimal("0"), "SHIPPINGSITEID": match.str("1"),
+                                               "SHIPPINGWAREHOUSEID": match.str("11"), "LINEAMOUNT": decimal("500.00"),
+                                               "SALESQUOTATIONSTATUS": "created"})}
+
+ORDER_C_SO_1001 = {
+    "SALESORDERNUMBER": "C-SO-1001", "SALESORDERORIGIN": "Dynamics365Sales",
+    "ORDERINGCUSTOMERACCOUNTNUMBER": match.str("US-001"), "CURRENCYCODE": match.str("USD"),
+    "SALESORDERSTATUS": "backorder", "SALESORDERDOCUMENTSTATUS": "confirmation",
+    "SALESORDERPROCESSINGSTATUS": "confirmed", "ORDERTOTALAMOUNT": decimal("1490.00"),
+    "lines": match.each_like({
+        "LINECREATIONSEQUENCENUMBER": match.int(1), "PRODUCTNUMBER": match.str("PC-1"),
+        "ORDEREDSALESQUANTITY": decimal("3"), "SALESPRICE": decimal("500.00"), "LINEDISCOUNTAMOUNT": decimal("3.33"),
+        "TOTALCHARGESAMOUNT": decimal("-0.01"), "LINEAMOUNT": decimal("1490.00"), "DELIVEREDQUANTITY": decimal("0"),
+        "INVOICEDQUANTITY": decimal("0"), "SALESORDERLINESTATUS": "backorder", "SHIPPINGSITEID": match.str("1"),
+        "SHIPPINGWAREHOUSEID": match.str("11")})}
+
+INTERNAL = [
+    PactSpec("quote", "dual-write-adapter", (
+        Expectation("a quote.create from Sales", "Sales created quote C-1001", "quote.sales-commands", "C-1001",
+                    envelope("quote.sales-command", "C-1001", "dual-write-adapter", {
+                        "command_id": an_id(), "type": "quote.create", "target": "C-1001",
+                        "user": {"name": match.str("alice")},
+                        "data": {"customer_account": match.str("US-001"), "currency": match.str("USD"),
+                                 "name": match.str("Office PCs")}})),)),
+    PactSpec("order", "dual-write-adapter", (
+        Expectation("an order.create from Sales naming its quote", "Sales created order C-SO-1001 from quote C-1001",
+                    "order.sales-commands", "C-SO-1001",
+                    envelope("order.sales-command", "C-SO-1001", "dual-write-adapter", {
+                        "command_id": an_id(), "type": "order.create", "target": "C-SO-1001",
+                        "user": {"name": match.str("alice")},
+                        "data": {"sales_order_number": "C-SO-1001", "quotation_number": "C-1001",
+                                 "customer_account": match.str("US-001"), "currency": match.str("USD")}})),)),
+    PactSpec("dual-write-adapter", "quote", (
+        Expectation("a refusal with the authoritative quotation", "Sales edited SCM-owned quote F-000007",
+                    "quote.sales-results", "F-000007",
+                    envelope("quote.sales-result", "F-000007", "quote", {
+                        "command_id": "sales-msg-1", "type": "quote.update", "target": "F-000007",
+                        "outcome": "rejected", "code": "quote.not-owned-by-sales",
+                        "text": "This quote is not owned by Dynamics 365 Sales", "refused_message_id": "sales-msg-1",
+                        "quotation": QUOTATION_F000007})),)),
+    PactSpec("dual-write-adapter", "order", (
+        Expectation("a refusal with the authoritative order", "Sales changed the status of confirmed order C-SO-1001",
+                    "order.sales-results", "C-SO-1001",
+                    envelope("order.sales-result", "C-SO-1001", "order", {
+                        "command_id": "sales-msg-2", "type": "order.update", "target": "C-SO-1001",
+                        "outcome": "rejected", "code": "order.status-in-scm",
+                        "text": "Order status is maintained in Supply Chain Management",
+                        "order": ORDER_C_SO_1001})),)),
+    PactSpec("ownership", "quote", (
+        Expectation("a request to approve sending a quotation", "an SCM user sends SCM-owned quote F-000007",
+                    "ownership.requests", "F-000007",
+                    envelope("ownership.decide", "F-000007", "quote", {
+                        "request_id": an_id("req-1"), "command_id": an_id("cmd-9"), "action": "send",
+                        "issuer": {"system": "scm", "user": match.str("bob"), "privileges": []},
+                        "quotation": QUOTATION_F000007, "version": match.int(1)})),)),
+    PactSpec("quote", "ownership", (
+        Expectation("an approval naming the version decided on",
+                    "the ownership service decides on sending SCM-owned quote F-000007", "ownership.decisions",
+                    "F-000007", envelope("ownership.approved", "F-000007", "ownership", {
+                        "request_id": "req-1", "command_id": "cmd-9", "quotation_number": "F-000007",
+                        "version": match.int(1), "action": "send", "outcome": "approved"})),)),
+    PactSpec("order", "invoice", (
+        Expectation("a request to invoice quantities", "an SCM user posts an invoice of all of order C-SO-1001",
+                    "order.invoicing-requests", "C-SO-1001",
+                    envelope("order.invoicing-request", "C-SO-1001", "invoice", {
+                        "request_id": an_id("cmd-2"), "sales_order_number": "C-SO-1001",
+                        "lines": match.each_like({"sequence_number": match.int(1), "quantity": decimal("3")})})),)),
+    PactSpec("invoice", "order", (
+        Expectation("an approval with the priced lines",
+                    "the order service approves invoicing all of confirmed order C-SO-1001",
+                    "order.invoicing-decisions", "C-SO-1001",
+                    envelope("order.invoicing-approved", "C-SO-1001", "order", {
+                        "request_id": "cmd-2", "sales_order_number": "C-SO-1001", "outcome": "approved",
+                        "customer_account": match.str("US-001"), "currency": match.str("USD"),
+                        "lines": match.each_like({
+                            "sequence_number": match.int(1), "product_number": match.str("PC-1"),
+                            "quantity": decimal("3"), "unit_price": decimal("500.00"),
+                            "line_amount": decimal("1490.00"), "ordered_quantity": decimal("3"),
+                            "invoiced_before": decimal("0"), "completes_line": True})})),)),
+]
+
+
 def all_pacts() -> list[PactSpec]:
-    return [SALES_CONNECTOR, SCM_CLIENT, *reverse_pacts()]
+    return [SALES_CONNECTOR, SCM_CLIENT, *reverse_pacts(), *INTERNAL]

@@ -49,20 +49,27 @@ class Record:
 
 
 class CapturingConnection:
-    """Stands in for asyncpg: keeps the outbox rows, and answers the adapter's one question
-    (`mark_notified`: is this the first notification of a refused change? yes)."""
+    """Stands in for asyncpg: keeps the outbox rows, and answers the few questions the
+    producers ask their tables as a fresh service would."""
 
     def __init__(self) -> None:
         self.records: list[Record] = []
 
     async def execute(self, sql: str, *args: Any) -> None:
-        assert "INSERT INTO outbox" in sql, sql
-        topic, key, value, headers = args
-        self.records.append(Record(topic, key, json.loads(value), headers))
+        """Outbox rows are kept; the service's own bookkeeping (logs, pending posts) is not needed."""
+        if "INSERT INTO outbox" in sql:
+            topic, key, value, headers = args
+            self.records.append(Record(topic, key, json.loads(value), headers))
 
-    async def fetchval(self, sql: str, *args: Any) -> bool:
-        assert "notified" in sql, sql
-        return True
+    async def executemany(self, sql: str, args: Any) -> None:
+        assert "outbox" not in sql, sql
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        if "notified" in sql:
+            return True  # the first notification of this refused change
+        if "count(*)" in sql:
+            return 0  # the first command forwarded for this Sales change
+        return None  # nothing stored: features take their defaults
 
 
 def produce(service: str, action: Callable[[Outbox, Any], Awaitable[None]]) -> list[Record]:
@@ -231,3 +238,116 @@ def record_for(state: str, topic: str, key: str) -> Record:
     found = [r for r in records if r.topic == topic and r.key == key]
     assert found, f"{state!r} produces no record on {topic} with key {key!r}: {[(r.topic, r.key) for r in records]}"
     return found[-1]
+
+
+# --- internal topics: each service's real code for what it sends another ----------------------------
+
+def _forwarded(example_topic: str) -> list[Record]:
+    """The adapter's command for the SCM service, from the contract's example of a Sales create."""
+    from dual_write_adapter.app import parse_change
+
+    from ..examples import examples
+
+    example = next(e for e in examples() if e.topic == example_topic)
+    tmap = next(m for m in MAPS.values() if m.sales.table == example.value["table"])
+    change = parse_change(example.value, tmap)
+    effects = core.sales_change(tmap, change, mirror=None, parent_known=True, authoritative=None,
+                                features=FEATURES, looked_up={})
+    [forward] = [e for e in effects if isinstance(e, core.Forward)]
+
+    async def run(outbox: Outbox, conn: Any) -> None:
+        await Sync(MAPS)._forward(conn, outbox, tmap, change, forward)
+    return produce("dual-write-adapter", run)
+
+
+def scm_quotation_f000007() -> quote_domain.Quotation:
+    quote = quote_domain.new_quotation("F-000007", "scm", {
+        "customer_account": "US-002", "currency": "EUR",
+        "lines": [{"product_number": "DESK-1", "quantity": "2", "unit_price": "250.00"}]}, quote_domain.Features())
+    return quote
+
+
+def quote_refuses_sales_edit() -> list[Record]:
+    command = quote_answers.Command(command_id="sales-msg-1", type="quote.update", target="F-000007",
+                                    issuer="sales", data={"name": "Renamed in Sales"})
+    code, text = refusals.NOT_OWNED_BY_SALES
+
+    async def run(outbox: Outbox, conn: Any) -> None:
+        await quote_answers.answer(outbox, command, "rejected", code=code, text=text, quote=scm_quotation_f000007())
+    return produce("quote", run)
+
+
+def order_refuses_sales_status_change() -> list[Record]:
+    command = order_answers.Command(command_id="sales-msg-2", type="order.update", target="C-SO-1001",
+                                    issuer="sales")
+    code, text = refusals.ORDER_STATUS_IN_SCM
+
+    async def run(outbox: Outbox, conn: Any) -> None:
+        await order_answers.rejected(outbox, command, code, text, order=order_c_so_1001_confirmed())
+    return produce("order", run)
+
+
+def ownership_request() -> list[Record]:
+    from quote_service.service import _request_decision
+
+    command = quote_answers.Command(command_id="cmd-9", type="quote.send", target="F-000007", issuer="scm",
+                                   user="bob")
+
+    async def run(outbox: Outbox, conn: Any) -> None:
+        await _request_decision(outbox, "req-1", command, scm_quotation_f000007())
+    return produce("quote", run)
+
+
+def ownership_decision() -> list[Record]:
+    from ownership_service.service import on_request
+    from q2c_contracts.envelope import Envelope
+    from q2c_contracts.ownership import OwnershipRequest
+    from q2c_messaging.consumer import Handling, Typed
+
+    [request_record] = ownership_request()
+    envelope = Envelope.model_validate(request_record.value)
+    request = OwnershipRequest.model_validate(envelope.payload)
+
+    async def run(outbox: Outbox, conn: Any) -> None:
+        handling = Handling(message=Typed(envelope, request), message_id=envelope.message_id, conn=conn,
+                            outbox=outbox, source=None)  # type: ignore[arg-type]
+        await on_request(handling)
+    return produce("ownership", run)
+
+
+def invoicing_request() -> list[Record]:
+    from invoice_service.service import InvoiceService
+
+    command = invoice_answers.Command(command_id="cmd-2", type="invoice.post", target="C-SO-1001")
+    data = {"sales_order_number": "C-SO-1001", "lines": [{"sequence_number": 1, "quantity": "3"}]}
+
+    async def run(outbox: Outbox, conn: Any) -> None:
+        service = object.__new__(InvoiceService)  # the method needs none of the service's wiring
+        await service._ask_order_service(conn, outbox, command, data)
+    return produce("invoice", run)
+
+
+def invoicing_decision() -> list[Record]:
+    from order_service.service import OrderService
+    from q2c_contracts.order import InvoicedQuantity, InvoicingRequest
+
+    request = InvoicingRequest(request_id="cmd-2", sales_order_number="C-SO-1001",
+                               lines=[InvoicedQuantity(sequence_number=1, quantity="3")])
+
+    async def run(outbox: Outbox, conn: Any) -> None:
+        service = object.__new__(OrderService)  # the method needs none of the service's wiring
+        decision = await service._decide_invoicing(conn, outbox, request, order_c_so_1001_confirmed())
+        await order_answers.send_decision(outbox, decision)
+    return produce("order", run)
+
+
+STATES.update({
+    "Sales created quote C-1001": lambda: _forwarded("dataverse.quote.changes"),
+    "Sales created order C-SO-1001 from quote C-1001": lambda: _forwarded("dataverse.salesorder.changes"),
+    "Sales edited SCM-owned quote F-000007": quote_refuses_sales_edit,
+    "Sales changed the status of confirmed order C-SO-1001": order_refuses_sales_status_change,
+    "an SCM user sends SCM-owned quote F-000007": ownership_request,
+    "the ownership service decides on sending SCM-owned quote F-000007": ownership_decision,
+    "an SCM user posts an invoice of all of order C-SO-1001": invoicing_request,
+    "the order service approves invoicing all of confirmed order C-SO-1001": invoicing_decision,
+})

@@ -88,7 +88,8 @@ def outside_party_produces(pact_file: Path) -> Any:
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.file_name)
 def test_each_provider_honours_the_pact(spec: PactSpec) -> None:
     pact_file = PACTS / spec.file_name
-    produce = q2c_produces(pact_file) if spec.provider == "q2c" else outside_party_produces(pact_file)
+    outside = spec.provider in ("sales-connector", "scm-client")
+    produce = outside_party_produces(pact_file) if outside else q2c_produces(pact_file)
     ok, output = _verify(spec.provider, pact_file, produce)
     assert ok, output
 
@@ -105,3 +106,32 @@ def test_a_broken_expectation_names_the_field_and_the_consumer(tmp_path: Path) -
     assert "sales-connector" in output and "a write of the sent quote C-1001" in output
     assert "$.record.statuscode" in output and "Expected 2 (Integer) to be equal to 3" in output, output
     assert "missing the following keys: msdyn_discountpercentage" in output, output
+
+
+def test_every_reader_of_every_topic_has_a_pact_with_its_writer() -> None:
+    """Outside parties pin every topic they read (Sales: writes and notifications; SCM users:
+    results and events), q2c pins every topic it reads from them, and each q2c service pins
+    every internal topic it reads, against the service that writes it."""
+    from q2c_localstack.config import DEPLOY
+    from q2c_messaging.catalog import load_catalog
+
+    party = {"sales": "sales-connector", "scm-users": "scm-client"}
+    pinned = {(spec.consumer, spec.provider, e.topic) for spec in SPECS for e in spec.expectations}
+    missing = []
+    for topic in load_catalog(DEPLOY / "kafka" / "topics.yaml"):
+        if topic.dead_letter:
+            continue
+        outside_writer = topic.writers & party.keys()
+        for reader in topic.consumers:
+            if reader in party and not outside_writer:
+                wanted = {(party[reader], "q2c", topic.name)}
+            elif outside_writer and reader not in party:
+                [writer] = outside_writer
+                wanted = {(c, party[writer], topic.name) for c in ("q2c-dual-write-adapter", "q2c-services")}
+            elif not outside_writer and reader not in party and not (topic.consumers & party.keys()):
+                wanted = {(reader, writer, topic.name) for writer in topic.writers}
+            else:
+                continue  # a q2c service reading an external event topic: the contract tests cover it
+            if not wanted & pinned:
+                missing.append((reader, topic.name))
+    assert not missing, f"readers without a pact: {missing}"
