@@ -48,6 +48,8 @@ CASES = [
      {("field no longer always present", "$.a", True)}),
     ("q2c stops requiring a field it reads", topic({"a": STR}, ("a",), writers=("scm-users",)),
      topic({"a": STR}, writers=("scm-users",)), {("field no longer required", "$.a", False)}),
+    ("constraint reported, not breaking", topic({"a": STR}), topic({"a": {"type": "string", "maxLength": 100}}),
+     {("changed constraint", "$.a", False)}),
     ("nested field removed through $ref",
      topic({"lines": {"type": "array", "items": {"$ref": "#/$defs/Line"}}}, defs={"Line": LINE}),
      topic({"lines": {"type": "array", "items": {"$ref": "#/$defs/Line"}}},

@@ -258,6 +258,17 @@ def _enum(node: Mapping[str, Any], root: Mapping[str, Any]) -> set[Any] | None:
     return values
 
 
+# Value constraints are reported, not classified as breaking: they say which values q2c accepts
+# (refusals are answered, never dropped, docs/contract.md §0), not the shape consumers parse.
+CONSTRAINTS = ("minLength", "maxLength", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+               "minItems", "maxItems", "format")
+
+
+def _constraint(node: Mapping[str, Any], root: Mapping[str, Any], keyword: str) -> Any:
+    values = [alt[keyword] for alt in _alternatives(node, root) if keyword in alt]
+    return values[0] if len(values) == 1 else (tuple(values) or None)
+
+
 def _objects(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any] | None:
     objects = [alt for alt in _alternatives(node, root) if "properties" in alt]
     return objects[0] if len(objects) == 1 else None
@@ -289,6 +300,10 @@ def _compare_node(topic: str, path: str, a: Mapping[str, Any], root_a: Mapping[s
             yield Change(topic, path, "any value allowed", False, "was an enum")
     elif enum_b is not None:
         yield Change(topic, path, "values restricted to an enum", True, ", ".join(sorted(enum_b)))
+    for keyword in CONSTRAINTS:
+        before, after = _constraint(a, root_a, keyword), _constraint(b, root_b, keyword)
+        if before != after:
+            yield Change(topic, path, "changed constraint", False, f"{keyword}: {before} -> {after}")
     obj_a, obj_b = _objects(a, root_a), _objects(b, root_b)
     if obj_a is not None and obj_b is not None:
         props_a, props_b = obj_a.get("properties", {}), obj_b.get("properties", {})
