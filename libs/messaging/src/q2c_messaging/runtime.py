@@ -146,7 +146,7 @@ class ServiceRuntime:
             await hook(self._pool)
         self._tasks = [asyncio.create_task(task()) for task in [*self._background, self._watch_outbox]]
         if self.settings.http_port:
-            self._http = HealthServer(self.settings.http_port, self._health)
+            self._http = HealthServer(self.settings.http_port, self._health, host=self.settings.http_host)
             await self._http.start()
 
     async def _ready(self) -> None:

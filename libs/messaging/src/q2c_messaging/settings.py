@@ -19,3 +19,5 @@ class RuntimeSettings(BaseSettings):
     handler_attempts: int = 3
     # /health and /metrics; 0 = no HTTP endpoint
     http_port: int = 0
+    # the address it binds: loopback by default, 0.0.0.0 in a container
+    http_host: str = "127.0.0.1"
