@@ -1,4 +1,4 @@
-"""`python -m q2c_localstack up|down|status|demo`."""
+"""`python -m q2c_localstack up|down|status|demo|provision|...`."""
 
 import argparse
 import logging
@@ -13,7 +13,8 @@ from .services import admin_command
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="q2c_localstack")
-    parser.add_argument("command", choices=["up", "down", "status", "demo", "bench", "admin", "processor", "asyncapi"])
+    parser.add_argument("command", choices=["up", "down", "status", "provision", "demo", "bench", "admin",
+                                            "processor", "asyncapi"])
     parser.add_argument("args", nargs=argparse.REMAINDER, help="for admin: the dual-write admin command")
     args = parser.parse_args()
     # The broker is expected to refuse connections while it starts; say so once, not per try.
@@ -27,6 +28,8 @@ def main() -> int:
             stack.down(config)
         elif args.command == "status":
             stack.status(config)
+        elif args.command == "provision":
+            stack.provision_external(config)
         elif args.command == "asyncapi":
             from q2c_messaging.catalog import load_catalog
 

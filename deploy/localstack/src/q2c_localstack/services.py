@@ -20,17 +20,22 @@ def start(config: StackConfig, service: ServiceSpec) -> tuple[str, int]:
     if processes.running_pid(config.run_dir, _name(service)):
         return f"{service.name} already running", -1
     offset = log.stat().st_size if log.exists() else 0
-    env = {
-        **os.environ,
+    env = {**os.environ, **service_env(config, service)}
+    processes.start(config.run_dir, _name(service), [sys.executable, "-m", service.module],
+                    log=log, env=env)
+    return f"{service.name} started", offset
+
+
+def service_env(config: StackConfig, service: ServiceSpec) -> dict[str, str]:
+    """What a service process is configured with (docker-compose.yml gives its containers the
+    same, with the compose hosts; a unit test holds the two together)."""
+    return {
         "Q2C_KAFKA_BOOTSTRAP": config.kafka_bootstrap,
         "Q2C_DB_URL": postgres.service_dsn(config, service),
         "Q2C_TOPIC_CATALOG": str(config.topic_catalog),
         "Q2C_HTTP_PORT": str(config.http_port(service)),
         "PYTHONUNBUFFERED": "1",
     }
-    processes.start(config.run_dir, _name(service), [sys.executable, "-m", service.module],
-                    log=log, env=env)
-    return f"{service.name} started", offset
 
 
 def wait_ready(config: StackConfig, service: ServiceSpec, offset: int) -> None:
