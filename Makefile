@@ -18,6 +18,9 @@ $(UV):
 
 setup: $(UV)
 	$(UV) sync --frozen --no-progress --quiet
+	@# the Compose Specification schema tests/unit/test_compose.py checks against (pinned; needs npm)
+	@if command -v npm >/dev/null && [ ! deploy/compose/node_modules/.package-lock.json -nt deploy/compose/package-lock.json ]; then \
+		npm ci --prefix deploy/compose --no-audit --no-fund --silent; fi
 
 up: setup
 	$(RUN) python -m q2c_localstack up
