@@ -296,6 +296,8 @@ class TableMap(_Spec):
                 continue
             if not any(c in sales_row for c in f.sales):
                 continue
+            if f.transform == transforms.DISCOUNT_SPLIT and sales_row.get("quantity") is None:
+                continue  # no quantity to split over: the SCM service refuses the line for its quantity
             data.update(self._command_values(f, sales_row))
         return data
 
