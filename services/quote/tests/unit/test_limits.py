@@ -60,6 +60,11 @@ def test_a_quotation_number_longer_than_its_column_is_invalid() -> None:
         "data.quotation_number must be at most 100 characters, got 101"
 
 
+@pytest.mark.parametrize("number", [True, 7, "", " ", None])
+def test_a_quotation_number_that_is_no_text_is_invalid(number: Any) -> None:
+    assert refused(lambda: new_quotation(number, "scm", HEADER, F)) == "data.quotation_number must be a non-empty text"
+
+
 def test_a_document_holds_at_most_1000_lines() -> None:
     lines = [dict(LINE, sequence_number=n) for n in range(1, 1002)]
     assert refused(lambda: new_quotation("F-1", "scm", {**HEADER, "lines": lines}, F)) == \
