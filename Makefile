@@ -9,7 +9,7 @@ Q2C_CACHE ?= $(HOME)/.cache/q2c
 UV := $(Q2C_CACHE)/uv-$(UV_VERSION)/bin/uv
 RUN := $(UV) run --frozen --no-progress
 
-.PHONY: setup up down status demo test test-unit bench lint clean-state admin processor
+.PHONY: setup up down status demo test test-unit fuzz bench lint clean-state admin processor
 
 # uv, pinned, in a cache outside the repository; it installs the locked environment.
 $(UV):
@@ -42,6 +42,11 @@ test: setup
 
 test-unit: setup
 	$(RUN) pytest -m unit
+
+# Hostile input (issue 12): the Hypothesis fuzz tests with a large budget (make test runs a
+# small, derandomized one). FUZZ_EXAMPLES=N per test.
+fuzz: setup
+	Q2C_FUZZ=1 Q2C_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(RUN) pytest -q tests/unit/fuzz --hypothesis-show-statistics
 
 # The dual-write admin: make admin ARGS="maps" (pause MAP, resume MAP, errors, retry --all, initial-sync)
 admin: setup

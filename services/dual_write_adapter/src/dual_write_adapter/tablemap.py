@@ -184,6 +184,9 @@ class StateChanges(_Spec):
     steps: tuple[Step, ...] = ()
     refuse: str | None = None
     allowed_on_create: dict[str, list[Any]] | None = None
+    # The values the columns may take together (Sales' state/status-reason pairs); a change
+    # to any other is refused with command.invalid. Empty: not checked.
+    pairs: tuple[tuple[int, ...], ...] = ()
 
 
 class TableMap(_Spec):
@@ -293,6 +296,8 @@ class TableMap(_Spec):
                 continue
             if not any(c in sales_row for c in f.sales):
                 continue
+            if f.transform == transforms.DISCOUNT_SPLIT and sales_row.get("quantity") is None:
+                continue  # no quantity to split over: the SCM service refuses the line for its quantity
             data.update(self._command_values(f, sales_row))
         return data
 
@@ -448,6 +453,10 @@ def _validate_behaviour(tmap: TableMap, here: str, columns: frozenset[str]) -> N
                 raise MapError(f"{here}: state_changes: {column!r} is not a column of {tmap.sales.table}")
         if bool(changes.steps) == bool(changes.refuse):
             raise MapError(f"{here}: state_changes needs either steps or refuse")
+        for pair in changes.pairs:
+            if len(pair) != len(changes.columns):
+                raise MapError(f"{here}: state_changes.pairs: {list(pair)} needs one value per column "
+                               f"{list(changes.columns)}")
         _validate_feature(changes.when_feature, f"{here}: state_changes.when_feature")
 
 
