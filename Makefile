@@ -35,6 +35,7 @@ demo: up
 # .q2c/test) and stop it at the end; a stack started by `make up` is left alone.
 test: setup
 	$(RUN) ruff check --quiet .
+	$(RUN) lint-imports --no-cache
 	$(RUN) pytest
 
 test-unit: setup
@@ -53,6 +54,7 @@ bench: up
 
 lint: setup
 	$(RUN) ruff check .
+	$(RUN) lint-imports --no-cache
 
 clean-state: down
 	rm -rf .q2c
