@@ -36,6 +36,7 @@ demo: up
 test: setup
 	$(RUN) ruff check --quiet .
 	$(RUN) lint-imports --no-cache
+	$(RUN) mypy
 	$(RUN) pytest
 
 test-unit: setup
@@ -55,6 +56,7 @@ bench: up
 lint: setup
 	$(RUN) ruff check .
 	$(RUN) lint-imports --no-cache
+	$(RUN) mypy
 
 clean-state: down
 	rm -rf .q2c

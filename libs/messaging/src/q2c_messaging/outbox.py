@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from q2c_contracts.codec import encode
 from q2c_contracts.envelope import Envelope, SourceSystem
 from q2c_observability import get_logger, metrics
+from q2c_persistence import Connection
 
 from . import headers as h
 from .catalog import TopicCatalog
@@ -32,7 +33,7 @@ class Outbox:
     """Appends messages to the outbox inside the caller's transaction. Every message gets
     the ids of the message being handled (causation) and of its flow (correlation)."""
 
-    conn: asyncpg.Connection
+    conn: Connection
     service: str
     catalog: TopicCatalog
     correlation_id: str | None = None

@@ -6,7 +6,7 @@ A service module builds a `ServiceRuntime`, adds its routes and start-up work, a
 `runtime.app` (a FastStream application: `faststream run pkg.app:app` or `python -m pkg`)."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from q2c_observability import configure_logging, get_logger, metrics
 from q2c_observability.http import HealthServer
-from q2c_persistence import MigrationSet, apply_migrations, create_pool, load_migrations
+from q2c_persistence import Connection, MigrationSet, apply_migrations, create_pool, load_migrations
 
 from . import headers
 from .catalog import TopicCatalog, load_catalog
@@ -44,7 +44,7 @@ class ServiceRuntime:
         catalog: TopicCatalog | None = None,
     ) -> None:
         self.service = service
-        self.settings = settings or RuntimeSettings()  # type: ignore[call-arg]
+        self.settings = settings or RuntimeSettings()
         self.catalog = catalog or load_catalog()
         self.migrations: list[MigrationSet] = [
             load_migrations("messaging", MESSAGING_MIGRATIONS),
@@ -64,7 +64,7 @@ class ServiceRuntime:
         self._routes: list[Route[Any]] = []
         self._processors: dict[str, MessageProcessor[Any]] = {}
         self._startup_hooks: list[StartupHook] = []
-        self._background: list[Callable[[], Awaitable[None]]] = []
+        self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._http: HealthServer | None = None
         self._pool: asyncpg.Pool | None = None
@@ -87,6 +87,7 @@ class ServiceRuntime:
 
         async def on_record(msg: KafkaMessage) -> None:
             record = msg.raw_message
+            assert not isinstance(record, tuple), "one record per call: the subscriber is not a batch one"
             source = SourceRecord(record.topic, record.partition, record.offset, record.key, record.value,
                                   headers.from_kafka(record.headers))
             try:
@@ -110,11 +111,11 @@ class ServiceRuntime:
             max_workers=min(route.workers or self.settings.consumer_workers, spec.partitions),
         )(on_record)
 
-    def background(self, task: Callable[[], Awaitable[None]]) -> None:
+    def background(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `task` for the life of the service (after start-up, cancelled at stop)."""
         self._background.append(task)
 
-    def outbox(self, conn: asyncpg.Connection, *, causation_id: str | None = None,
+    def outbox(self, conn: Connection, *, causation_id: str | None = None,
                correlation_id: str | None = None) -> Outbox:
         """An outbox for work that is not the handling of a message (start-up, timers)."""
         return Outbox(conn, self.service, self.catalog, correlation_id=correlation_id, causation_id=causation_id)

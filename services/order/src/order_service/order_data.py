@@ -77,7 +77,7 @@ def quantity_lines(data: dict[str, Any]) -> list[tuple[int, Decimal]]:
     lines = data.get("lines")
     if not isinstance(lines, list) or not lines:
         raise InvalidCommand("data.lines must be a non-empty list of {sequence_number, quantity}")
-    result = []
+    result: list[tuple[int, Decimal]] = []
     for n, entry in enumerate(lines, start=1):
         if not isinstance(entry, dict):
             raise InvalidCommand(f"data.lines[{n}] must be an object")
