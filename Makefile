@@ -9,7 +9,7 @@ Q2C_CACHE ?= $(HOME)/.cache/q2c
 UV := $(Q2C_CACHE)/uv-$(UV_VERSION)/bin/uv
 RUN := $(UV) run --frozen --no-progress
 
-.PHONY: setup up down status demo test test-unit bench lint clean-state admin processor
+.PHONY: setup up down status demo test test-unit bench lint clean-state admin processor outbox
 
 # uv, pinned, in a cache outside the repository; it installs the locked environment.
 $(UV):
@@ -49,6 +49,10 @@ admin: setup
 # The message processor's messages: make processor ARGS="messages" (cancel ID, requeue ID)
 processor: setup
 	$(RUN) python -m q2c_localstack processor $(ARGS)
+
+# One service's outbox: make outbox ARGS="quote parked" (retry ID, retry --all)
+outbox: setup
+	$(RUN) python -m q2c_localstack outbox $(ARGS)
 
 bench: up
 	$(RUN) python -m q2c_localstack bench

@@ -128,7 +128,8 @@ class ServiceRuntime:
     async def _start(self) -> None:
         self._pool = await create_pool(self.settings.db_url, max_size=self.settings.pool_max_size)
         await apply_migrations(self._pool, *self.migrations)
-        self._producer = make_producer(self.settings.kafka_bootstrap, f"{self.service}-relay")
+        # Dead letters and the health check; the relay has its own (it renews it after a refusal).
+        self._producer = make_producer(self.settings.kafka_bootstrap, f"{self.service}-producer")
         await self._producer.start()
         dead_letters = DeadLetters(self._producer, self.service)
         self._processors = {
@@ -139,8 +140,9 @@ class ServiceRuntime:
             for route in self._routes
         }
         self._relay = OutboxRelay(
-            self._pool, self._producer, listen_dsn=self.settings.db_url, service=self.service,
-            batch_size=self.settings.relay_batch_size, poll_interval=self.settings.relay_poll_interval,
+            self._pool, lambda: make_producer(self.settings.kafka_bootstrap, f"{self.service}-relay"),
+            listen_dsn=self.settings.db_url, service=self.service, batch_size=self.settings.relay_batch_size,
+            poll_interval=self.settings.relay_poll_interval, max_attempts=self.settings.relay_max_attempts,
         )
         await self._relay.start()
         for hook in self._startup_hooks:
@@ -170,10 +172,15 @@ class ServiceRuntime:
         return checks
 
     async def _watch_outbox(self) -> None:
-        """The outbox lag gauge: rows written and not yet published."""
+        """The outbox gauges: rows written and not yet published, and rows parked."""
         while True:
             try:
-                metrics.OUTBOX_LAG.labels(self.service).set(await self.pool.fetchval("SELECT count(*) FROM outbox"))
+                row = await self.pool.fetchrow(
+                    "SELECT count(*) FILTER (WHERE parked_at IS NULL) AS lag,"
+                    " count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked FROM outbox")
+                assert row is not None
+                metrics.OUTBOX_LAG.labels(self.service).set(row["lag"])
+                metrics.OUTBOX_PARKED_ROWS.labels(self.service).set(row["parked"])
             except Exception as exc:  # noqa: BLE001 - a gauge must not stop the service
                 log.debug("outbox.lag_unknown", error=repr(exc))
             await asyncio.sleep(5)
