@@ -9,7 +9,7 @@ Q2C_CACHE ?= $(HOME)/.cache/q2c
 UV := $(Q2C_CACHE)/uv-$(UV_VERSION)/bin/uv
 RUN := $(UV) run --frozen --no-progress
 
-.PHONY: setup up down status demo test test-unit fuzz bench lint clean-state admin processor
+.PHONY: setup up down status demo test test-unit fuzz bench lint clean-state admin processor outbox
 
 # uv, pinned, in a cache outside the repository; it installs the locked environment.
 $(UV):
@@ -38,6 +38,8 @@ demo: up
 # .q2c/test) and stop it at the end; a stack started by `make up` is left alone.
 test: setup
 	$(RUN) ruff check --quiet .
+	$(RUN) lint-imports --no-cache
+	$(RUN) mypy
 	$(RUN) pytest
 
 test-unit: setup
@@ -56,11 +58,17 @@ admin: setup
 processor: setup
 	$(RUN) python -m q2c_localstack processor $(ARGS)
 
+# One service's outbox: make outbox ARGS="quote parked" (retry ID, retry --all)
+outbox: setup
+	$(RUN) python -m q2c_localstack outbox $(ARGS)
+
 bench: up
 	$(RUN) python -m q2c_localstack bench
 
 lint: setup
 	$(RUN) ruff check .
+	$(RUN) lint-imports --no-cache
+	$(RUN) mypy
 
 clean-state: down
 	rm -rf .q2c

@@ -68,13 +68,14 @@ def is_running(config: StackConfig, service: ServiceSpec) -> bool:
 
 
 ADMIN_MODULES = {"dual-write-adapter": "dual_write_adapter.admin", "quote": "quote_service.admin"}
+OUTBOX_ADMIN_MODULE = "q2c_messaging.outbox_admin"  # every service's outbox: its parked rows
 
 
 def admin_command(config: StackConfig, argv: list[str], service: str = "dual-write-adapter",
-                  ) -> tuple[list[str], dict[str, str]]:
+                  module: str | None = None) -> tuple[list[str], dict[str, str]]:
     """How to run a service's admin CLI against this stack (the dual-write admin, or the
     message processor's): its argv and environment (the service's own database)."""
     [spec] = [s for s in config.services if s.name == service]
     env = {**os.environ, "Q2C_DB_URL": postgres.service_dsn(config, spec),
            "Q2C_KAFKA_BOOTSTRAP": config.kafka_bootstrap, "Q2C_TOPIC_CATALOG": str(config.topic_catalog)}
-    return [sys.executable, "-m", ADMIN_MODULES[service], *argv], env
+    return [sys.executable, "-m", module or ADMIN_MODULES[service], *argv], env

@@ -266,7 +266,7 @@ class TableMap(_Spec):
 
     def _sales_values(self, f: FieldMap, scm: Mapping[str, Any],
                       looked_up: Mapping[tuple[str, str], Mapping[str, Any]]) -> dict[str, Any]:
-        values = [scm.get(name) for name in f.scm]
+        values: list[Any] = [scm.get(name) for name in f.scm]
         if f.lookup is not None:
             row = looked_up.get((f.lookup.table, str(values[0]))) if values[0] is not None else None
             return {f.sales[0]: (row or {}).get(f.lookup.column)}
@@ -491,6 +491,7 @@ def _validate_feature(name: str | None, where: str) -> None:
 
 
 def _validate_value_map(tmap: TableMap, f: FieldMap, where: str, entity: Mapping[str, Any]) -> None:
+    # Why the ignore[arg-type]: called only for a field whose value_map is set (see the caller).
     values = tmap.value_maps.get(f.value_map)  # type: ignore[arg-type]
     if values is None:
         raise MapError(f"{where}: value map {f.value_map!r} is not defined")

@@ -65,7 +65,7 @@ class FreeText:
 def parse_post(data: dict[str, Any], today: date) -> Post:
     order = _required_text(data, "sales_order_number")
     items = _line_items(data, "{sequence_number, quantity}")
-    lines = []
+    lines: list[PostLine] = []
     for n, item in enumerate(items, start=1):
         sequence = item.get("sequence_number")
         if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 1:

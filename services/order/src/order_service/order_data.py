@@ -81,7 +81,7 @@ def quantity_lines(data: dict[str, Any]) -> list[tuple[int, Decimal]]:
     too_many = limits.lines_problem(len(lines))
     if too_many:
         raise InvalidCommand(f"data.lines {too_many}")
-    result = []
+    result: list[tuple[int, Decimal]] = []
     for n, entry in enumerate(lines, start=1):
         if not isinstance(entry, dict):
             raise InvalidCommand(f"data.lines[{n}] must be an object")
