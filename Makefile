@@ -9,7 +9,7 @@ Q2C_CACHE ?= $(HOME)/.cache/q2c
 UV := $(Q2C_CACHE)/uv-$(UV_VERSION)/bin/uv
 RUN := $(UV) run --frozen --no-progress
 
-.PHONY: setup up down status demo test test-unit bench lint clean-state admin processor contract contract-release
+.PHONY: setup up down status demo test test-unit fuzz bench lint clean-state admin processor outbox contract contract-release
 
 # uv, pinned, in a cache outside the repository; it installs the locked environment.
 $(UV):
@@ -18,6 +18,9 @@ $(UV):
 
 setup: $(UV)
 	$(UV) sync --frozen --no-progress --quiet
+	@# the Compose Specification schema tests/unit/test_compose.py checks against (pinned; needs npm)
+	@if command -v npm >/dev/null && [ ! deploy/compose/node_modules/.package-lock.json -nt deploy/compose/package-lock.json ]; then \
+		npm ci --prefix deploy/compose --no-audit --no-fund --silent; fi
 
 up: setup
 	$(RUN) python -m q2c_localstack up
@@ -40,6 +43,8 @@ $(ASYNCAPI_TOOL)/node_modules/.package-lock.json: $(ASYNCAPI_TOOL)/package-lock.
 # .q2c/test) and stop it at the end; a stack started by `make up` is left alone.
 test: setup $(ASYNCAPI_TOOL)/node_modules/.package-lock.json
 	$(RUN) ruff check --quiet .
+	$(RUN) lint-imports --no-cache
+	$(RUN) mypy
 	$(RUN) pytest
 
 test-unit: setup
@@ -55,6 +60,11 @@ contract-release: setup
 	$(RUN) python -m q2c_localstack asyncapi > docs/asyncapi.json
 	$(RUN) python -m q2c_localstack contract release $(VERSION)
 
+# Hostile input (issue 12): the Hypothesis fuzz tests with a large budget (make test runs a
+# small, derandomized one). FUZZ_EXAMPLES=N per test.
+fuzz: setup
+	Q2C_FUZZ=1 Q2C_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(RUN) pytest -q tests/unit/fuzz --hypothesis-show-statistics
+
 # The dual-write admin: make admin ARGS="maps" (pause MAP, resume MAP, errors, retry --all, initial-sync)
 admin: setup
 	$(RUN) python -m q2c_localstack admin $(ARGS)
@@ -63,11 +73,17 @@ admin: setup
 processor: setup
 	$(RUN) python -m q2c_localstack processor $(ARGS)
 
+# One service's outbox: make outbox ARGS="quote parked" (retry ID, retry --all)
+outbox: setup
+	$(RUN) python -m q2c_localstack outbox $(ARGS)
+
 bench: up
 	$(RUN) python -m q2c_localstack bench
 
 lint: setup
 	$(RUN) ruff check .
+	$(RUN) lint-imports --no-cache
+	$(RUN) mypy
 
 clean-state: down
 	rm -rf .q2c

@@ -11,9 +11,8 @@ from q2c_persistence import create_pool
 
 async def main(dsn: str, bootstrap: str, batch_size: int) -> None:
     pool = await create_pool(dsn)
-    producer = make_producer(bootstrap, "relay-under-test")
-    await producer.start()
-    relay = OutboxRelay(pool, producer, listen_dsn=dsn, batch_size=batch_size, poll_interval=0.2)
+    relay = OutboxRelay(pool, lambda: make_producer(bootstrap, "relay-under-test"), listen_dsn=dsn,
+                        batch_size=batch_size, poll_interval=0.2)
     await relay.start()
     print("relay.started", flush=True)
     await asyncio.Event().wait()  # until killed

@@ -85,3 +85,12 @@ def test_the_real_sets_load_and_start_at_version_one(namespace: str, relative: s
     assert versions[0] == 1
     assert versions == list(range(1, len(versions) + 1)), f"{relative} has gaps: {versions}"
     assert all(m.sql.strip() for m in loaded.migrations)
+
+
+def test_the_checksum_follows_the_sql_but_not_its_line_endings() -> None:
+    one = Migration(1, "one", "CREATE TABLE t (a int);\nCREATE INDEX ON t (a);\n")
+
+    assert one.checksum == Migration(1, "renamed", one.sql).checksum
+    assert one.checksum == Migration(1, "one", one.sql.replace("\n", "\r\n")).checksum
+    assert one.checksum != Migration(1, "one", one.sql.replace("(a)", "(a DESC)")).checksum
+    assert len(one.checksum) == 64

@@ -1,4 +1,4 @@
-"""`python -m q2c_localstack up|down|status|demo`."""
+"""`python -m q2c_localstack up|down|status|provision|demo|bench|admin|processor|outbox|asyncapi`."""
 
 import argparse
 import logging
@@ -8,14 +8,16 @@ import warnings
 
 from . import stack
 from .config import StackConfig, StackError
-from .services import admin_command
+from .services import OUTBOX_ADMIN_MODULE, admin_command
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="q2c_localstack")
-    parser.add_argument("command", choices=["up", "down", "status", "demo", "bench", "admin", "processor", "asyncapi",
-                                            "contract"])
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="for admin: the dual-write admin command")
+    parser.add_argument("command", choices=["up", "down", "status", "provision", "demo", "bench", "admin",
+                                            "processor", "outbox", "asyncapi", "contract"])
+    parser.add_argument("args", nargs=argparse.REMAINDER,
+                        help="for admin: the dual-write admin command; for outbox: SERVICE parked|retry ID|--all; "
+                             "for contract: check | release VERSION")
     args = parser.parse_args()
     # The broker is expected to refuse connections while it starts; say so once, not per try.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
@@ -28,6 +30,8 @@ def main() -> int:
             stack.down(config)
         elif args.command == "status":
             stack.status(config)
+        elif args.command == "provision":
+            stack.provision_external(config)
         elif args.command == "asyncapi":
             from q2c_messaging.catalog import load_catalog
 
@@ -40,6 +44,8 @@ def main() -> int:
             return admin(config, args.args)
         elif args.command == "processor":
             return admin(config, args.args, "quote")
+        elif args.command == "outbox":
+            return outbox(config, args.args)
         elif args.command == "demo":
             from .demo import run_demo
 
@@ -81,6 +87,16 @@ def contract(config: StackConfig, argv: list[str]) -> int:
 def admin(config: StackConfig, argv: list[str], service: str = "dual-write-adapter") -> int:
     """A service's admin CLI, run with its database and the stack's catalog."""
     command, env = admin_command(config, argv, service)
+    return subprocess.run(command, env=env).returncode
+
+
+def outbox(config: StackConfig, argv: list[str]) -> int:
+    """The outbox admin (parked rows) of one service: `outbox SERVICE parked|retry ID|--all`."""
+    names = [s.name for s in config.services]
+    if not argv or argv[0] not in names:
+        print(f"q2c: outbox SERVICE parked|retry ID|--all, SERVICE one of {', '.join(names)}", file=sys.stderr)
+        return 2
+    command, env = admin_command(config, argv[1:], argv[0], module=OUTBOX_ADMIN_MODULE)
     return subprocess.run(command, env=env).returncode
 
 

@@ -79,14 +79,12 @@ async def _bench_relay(config: StackConfig) -> None:
                     await outbox.append(topic, f"F-{n % 1000:06d}", payload, message_id=f"m-{n}", type="bench.x")
         written = time.perf_counter() - started
 
-        producer = make_producer(config.kafka_bootstrap, "bench-relay")
-        await producer.start()
-        relay = OutboxRelay(pool, producer, batch_size=500)
+        relay = OutboxRelay(pool, lambda: make_producer(config.kafka_bootstrap, "bench-relay"), batch_size=500)
         started = time.perf_counter()
         while await relay.publish_batch():
             pass
         relayed = time.perf_counter() - started
-        await producer.stop()
+        await relay.stop()
         print(f"\noutbox relay: {RELAY_MESSAGES} messages ({len(payload)} B, 1000 keys, 6 partitions)")
         print(f"  append to outbox in the business transaction: {RELAY_MESSAGES / written:,.0f} msg/s")
         print(f"  relay to Kafka (acks=all, idempotent, batches of 500): {RELAY_MESSAGES / relayed:,.0f} msg/s "

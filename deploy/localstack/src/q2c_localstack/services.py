@@ -20,17 +20,22 @@ def start(config: StackConfig, service: ServiceSpec) -> tuple[str, int]:
     if processes.running_pid(config.run_dir, _name(service)):
         return f"{service.name} already running", -1
     offset = log.stat().st_size if log.exists() else 0
-    env = {
-        **os.environ,
+    env = {**os.environ, **service_env(config, service)}
+    processes.start(config.run_dir, _name(service), [sys.executable, "-m", service.module],
+                    log=log, env=env)
+    return f"{service.name} started", offset
+
+
+def service_env(config: StackConfig, service: ServiceSpec) -> dict[str, str]:
+    """What a service process is configured with (docker-compose.yml gives its containers the
+    same, with the compose hosts; a unit test holds the two together)."""
+    return {
         "Q2C_KAFKA_BOOTSTRAP": config.kafka_bootstrap,
         "Q2C_DB_URL": postgres.service_dsn(config, service),
         "Q2C_TOPIC_CATALOG": str(config.topic_catalog),
         "Q2C_HTTP_PORT": str(config.http_port(service)),
         "PYTHONUNBUFFERED": "1",
     }
-    processes.start(config.run_dir, _name(service), [sys.executable, "-m", service.module],
-                    log=log, env=env)
-    return f"{service.name} started", offset
 
 
 def wait_ready(config: StackConfig, service: ServiceSpec, offset: int) -> None:
@@ -63,13 +68,14 @@ def is_running(config: StackConfig, service: ServiceSpec) -> bool:
 
 
 ADMIN_MODULES = {"dual-write-adapter": "dual_write_adapter.admin", "quote": "quote_service.admin"}
+OUTBOX_ADMIN_MODULE = "q2c_messaging.outbox_admin"  # every service's outbox: its parked rows
 
 
 def admin_command(config: StackConfig, argv: list[str], service: str = "dual-write-adapter",
-                  ) -> tuple[list[str], dict[str, str]]:
+                  module: str | None = None) -> tuple[list[str], dict[str, str]]:
     """How to run a service's admin CLI against this stack (the dual-write admin, or the
     message processor's): its argv and environment (the service's own database)."""
     [spec] = [s for s in config.services if s.name == service]
     env = {**os.environ, "Q2C_DB_URL": postgres.service_dsn(config, spec),
            "Q2C_KAFKA_BOOTSTRAP": config.kafka_bootstrap, "Q2C_TOPIC_CATALOG": str(config.topic_catalog)}
-    return [sys.executable, "-m", ADMIN_MODULES[service], *argv], env
+    return [sys.executable, "-m", module or ADMIN_MODULES[service], *argv], env

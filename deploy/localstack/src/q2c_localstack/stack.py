@@ -4,7 +4,7 @@ import time
 from collections.abc import Callable
 
 from . import kafka, postgres, services
-from .config import StackConfig
+from .config import StackConfig, StackError
 
 Say = Callable[[str], None]
 
@@ -14,18 +14,37 @@ def up(config: StackConfig, say: Say = print) -> None:
     config.logs.mkdir(parents=True, exist_ok=True)
     say(kafka.start(config))
     say(postgres.start(config))
-    kafka.wait_ready(config)
-    created = kafka.create_topics(config)
-    say(f"topics: {len(created)} created from deploy/kafka/topics.yaml" if created else "topics: all present")
-    postgres.wait_ready(config)
-    postgres.provision(config)
-    say(f"databases: {', '.join(s.database for s in config.services)} (one role each)")
+    provision(config, say)
     pending = [(s, *services.start(config, s)) for s in config.services]
     for service, what, offset in pending:
         services.wait_ready(config, service, offset)
         say(what)
     say(f"stack up in {time.monotonic() - started:.1f}s: Kafka {config.kafka_bootstrap}, "
         f"logs in {config.logs}")
+
+
+def provision(config: StackConfig, say: Say = print) -> None:
+    """Once Kafka and PostgreSQL answer: the catalog's topics, and every service's database and
+    role (idempotent). `up` runs it after starting both; `provision` (the compose stack's init
+    container) runs it alone against external servers."""
+    kafka.wait_ready(config)
+    created = kafka.create_topics(config)
+    say(f"topics: {len(created)} created from deploy/kafka/topics.yaml" if created else "topics: all present")
+    postgres.wait_ready(config)
+    postgres.provision(config)
+    say(f"databases: {', '.join(s.database for s in config.services)} (one role each)")
+
+
+def provision_external(config: StackConfig, say: Say = print) -> None:
+    """`python -m q2c_localstack provision`: only against the servers named by
+    Q2C_KAFKA_BOOTSTRAP and Q2C_DATABASE_URL (it starts nothing)."""
+    missing = [name for name, value in (("Q2C_KAFKA_BOOTSTRAP", config.external_kafka),
+                                        ("Q2C_DATABASE_URL", config.external_pg_admin)) if not value]
+    if missing:
+        raise StackError(f"provision needs {' and '.join(missing)} (the broker, and an admin DSN of "
+                         f"the PostgreSQL server); `make up` provisions the local stack itself")
+    provision(config, say)
+    say("provisioned")
 
 
 def down(config: StackConfig, say: Say = print) -> None:

@@ -4,9 +4,11 @@ creates topics from it (auto-creation is off) and the outbox refuses a write by 
 the catalog does not name as a writer of that topic."""
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -49,14 +51,14 @@ class TopicCatalog:
         except KeyError:
             raise CatalogError(f"topic {name!r} is not in the catalog") from None
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[TopicSpec]:
         return iter(self.topics.values())
 
     def may_write(self, service: str, topic: str) -> bool:
         return service in self[topic].writers
 
 
-def parse_catalog(document: dict) -> TopicCatalog:  # type: ignore[type-arg]
+def parse_catalog(document: dict[str, Any]) -> TopicCatalog:
     """Build the catalog; every topic read by a q2c service gets its `<topic>.dlq`, written
     by those readers (CONTRACT.md §0)."""
     entries = document.get("topics")
@@ -97,7 +99,7 @@ def parse_catalog(document: dict) -> TopicCatalog:  # type: ignore[type-arg]
     return TopicCatalog(topics)
 
 
-def _names(mapping: dict, key: str, where: str) -> list[str]:  # type: ignore[type-arg]
+def _names(mapping: dict[str, Any], key: str, where: str) -> list[str]:
     """A list of names; a bare string would otherwise become a set of its characters."""
     names = mapping.get(key) or []
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from q2c_contracts.codec import NotAJsonObject, decode_object
 from q2c_contracts.envelope import Envelope
 from q2c_observability import bind_message_context, get_logger, metrics
+from q2c_persistence import Connection
 
 from . import dead_letters as dl
 from . import headers as h
@@ -52,7 +53,7 @@ class Handling(Generic[M]):
 
     message: M
     message_id: str
-    conn: asyncpg.Connection
+    conn: Connection
     outbox: Outbox
     source: SourceRecord
 

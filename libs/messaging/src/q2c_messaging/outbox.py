@@ -1,19 +1,23 @@
 """The transactional outbox: messages are rows written in the business transaction, and a
 relay publishes them afterwards. A crash between commit and publish only delays them; a
-crash between publish and delete republishes them, which the consumers' inbox absorbs."""
+crash between publish and delete republishes them, which the consumers' inbox absorbs.
+A row the broker refuses for good is parked after a bounded number of attempts, so it never
+blocks the rows of other keys; the rows of its own key wait behind it (per-key order)."""
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka import errors as kafka_errors
 from pydantic import BaseModel
 
 from q2c_contracts.codec import encode
 from q2c_contracts.envelope import Envelope, SourceSystem
 from q2c_observability import get_logger, metrics
+from q2c_persistence import Connection
 
 from . import headers as h
 from .catalog import TopicCatalog
@@ -21,6 +25,38 @@ from .catalog import TopicCatalog
 log = get_logger(__name__)
 
 _RELAY_LOCK_KEY = 7_204_118  # one publishing relay per database keeps per-key order across replicas
+
+# The broker (or the client, before sending) refuses the record itself: sending it again as it
+# is cannot succeed. Anything else (broker away, leader moving, timeouts) is waited out.
+REFUSALS: tuple[type[Exception], ...] = (
+    kafka_errors.MessageSizeTooLargeError,  # larger than max.message.bytes (or max_request_size)
+    kafka_errors.RecordTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.CorruptRecordException,
+    kafka_errors.InvalidTimestampError,
+    kafka_errors.UnsupportedForMessageFormatError,
+    kafka_errors.PolicyViolationError,
+)
+# After a refusal the idempotent producer's sequence for that partition has a gap the broker
+# will not accept: the records after it fail with this until the producer is renewed.
+_SEQUENCE_BROKEN = kafka_errors.OutOfOrderSequenceNumber
+# Rows waiting to go out: not parked, and not behind a parked row of their topic and key.
+_NEXT_ROWS = """
+SELECT id, topic, key, value, headers, attempts FROM outbox o
+WHERE parked_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.parked_at IS NOT NULL AND p.topic = o.topic AND p.key = o.key)
+ORDER BY id LIMIT $1
+"""
+_REFUSED = """
+UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+                  parked_at = CASE WHEN attempts + 1 >= $3 THEN now() END
+WHERE id = $1 RETURNING parked_at IS NOT NULL AS parked
+"""
+# Once a row has been refused, the next passes send one row at a time (so each refusal is the
+# row's own, not its batch neighbours'), this many rows per pass.
+CAREFUL_BATCH = 100
+
+ProducerFactory = Callable[[], AIOKafkaProducer]
 
 
 class UnauthorisedWrite(RuntimeError):
@@ -32,7 +68,7 @@ class Outbox:
     """Appends messages to the outbox inside the caller's transaction. Every message gets
     the ids of the message being handled (causation) and of its flow (correlation)."""
 
-    conn: asyncpg.Connection
+    conn: Connection
     service: str
     catalog: TopicCatalog
     correlation_id: str | None = None
@@ -77,36 +113,75 @@ class Outbox:
         return envelope
 
 
+@dataclass
+class _Pass:
+    """What one relay pass did with its rows."""
+
+    sent: list[int]
+    refused: list[tuple[asyncpg.Record, BaseException]]
+    blocked: set[tuple[str, str]]  # (topic, key) with a refused row: its later rows wait
+
+    def refuse(self, row: asyncpg.Record, exc: BaseException) -> None:
+        self.refused.append((row, exc))
+        self.blocked.add((row["topic"], row["key"]))
+
+
 class OutboxRelay:
     """Publishes outbox rows in id order, in batches: all sends of a batch are in flight
     together (the idempotent producer keeps their order per partition), then the batch is
-    deleted in one statement. Wakes on NOTIFY from the insert trigger, polls as a fallback."""
+    deleted in one statement. Wakes on NOTIFY from the insert trigger, polls as a fallback.
+
+    A refused row (`REFUSALS`) counts an attempt; the relay then sends rows one at a time until
+    no refused row is left in its window, renewing its producer after each refusal; at
+    `max_attempts` the row is parked (`q2c_outbox_parked_total`) until `outbox retry`.
+    The relay owns its producer: `producer` makes a new one (unstarted)."""
 
     def __init__(
         self,
         pool: asyncpg.Pool,
-        producer: AIOKafkaProducer,
+        producer: ProducerFactory,
         *,
         listen_dsn: str | None = None,
         service: str = "",
         batch_size: int = 500,
         poll_interval: float = 1.0,
+        max_attempts: int = 5,
     ) -> None:
         self._pool = pool
-        self._producer = producer
+        self._new_producer = producer
+        self._producer: AIOKafkaProducer | None = None
         self._listen_dsn = listen_dsn
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._max_attempts = max_attempts
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
         self._stopping = False
+        self._more = False  # the last pass filled its window: go again at once
         self.published = 0
+        self.parked = 0
         self._service = service
 
     async def start(self) -> None:
+        await self._ready_producer()
         await self._listen()
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def _ready_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = self._new_producer()
+            await producer.start()
+            self._producer = producer
+        return self._producer
+
+    async def _renew_producer(self) -> None:
+        """A new producer id: its sequences start again, past the refused record's gap."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+        await self._ready_producer()
 
     async def _listen(self) -> None:
         """(Re)open the LISTEN connection; without it the relay still polls."""
@@ -130,13 +205,16 @@ class OutboxRelay:
                 pass
         if self._listener and not self._listener.is_closed():
             await self._listener.close()
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
 
     async def _run(self) -> None:
         backoff = 0.2
         while not self._stopping:
             self._wake.clear()
             try:
-                published = await self.publish_batch()
+                await self.publish_batch()
                 backoff = 0.2
             except asyncio.CancelledError:
                 raise
@@ -145,36 +223,92 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if published < self._batch_size and not self._stopping:
+            if not self._more and not self._stopping:
                 await self._listen()  # after a database restart the old LISTEN connection is gone
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 
     async def publish_batch(self) -> int:
         """Publish up to one batch; return how many rows went out."""
+        producer = await self._ready_producer()
         async with self._pool.acquire() as conn, conn.transaction():
+            self._more = False
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK_KEY):
                 return 0
-            rows = await conn.fetch(
-                "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1",
-                self._batch_size,
-            )
+            rows = await conn.fetch(_NEXT_ROWS, self._batch_size)
             if not rows:
                 return 0
-            deliveries = [
-                await self._producer.send(
-                    row["topic"],
-                    value=row["value"],
-                    key=row["key"].encode("utf-8"),
-                    headers=h.to_kafka(row["headers"]),
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*deliveries)
-            await conn.execute(
-                "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [row["id"] for row in rows]
-            )
-        self.published += len(rows)
-        metrics.PUBLISHED.labels(self._service).inc(len(rows))
-        log.debug("outbox.published", count=len(rows))
-        return len(rows)
+            careful = any(row["attempts"] for row in rows)
+            if careful:
+                rows = rows[:CAREFUL_BATCH]
+                done = await self._one_at_a_time(rows)
+            else:
+                done = await self._pipelined(producer, rows)
+            await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done.sent)
+            parked = [row for row, exc in done.refused if await self._refused(conn, row, exc)]
+        if done.refused and not careful:
+            await self._renew_producer()
+        self._more = len(rows) == (CAREFUL_BATCH if careful else self._batch_size) and bool(done.sent)
+        self.published += len(done.sent)
+        self.parked += len(parked)
+        metrics.PUBLISHED.labels(self._service).inc(len(done.sent))
+        for row in parked:
+            metrics.OUTBOX_PARKED.labels(self._service, row["topic"]).inc()
+        log.debug("outbox.published", count=len(done.sent))
+        return len(done.sent)
+
+    async def _send(self, producer: AIOKafkaProducer, row: asyncpg.Record) -> "asyncio.Future[object]":
+        """Queue the record; the future resolves when the broker has it (or refused it)."""
+        future: asyncio.Future[object] = await producer.send(
+            row["topic"], value=row["value"], key=row["key"].encode("utf-8"), headers=h.to_kafka(row["headers"]),
+        )
+        return future
+
+    async def _pipelined(self, producer: AIOKafkaProducer, rows: list[asyncpg.Record]) -> _Pass:
+        """All sends in flight together. A refused record fails its whole produce batch (its
+        partition's neighbours too): each counts an attempt, and the next passes sort them out."""
+        done = _Pass([], [], set())
+        in_flight: list[tuple[asyncpg.Record, asyncio.Future[object]]] = []
+        for row in rows:
+            if (row["topic"], row["key"]) in done.blocked:
+                continue
+            try:
+                in_flight.append((row, await self._send(producer, row)))
+            except REFUSALS as exc:  # refused before sending (larger than max_request_size)
+                done.refuse(row, exc)
+        results = await asyncio.gather(*(future for _, future in in_flight), return_exceptions=True)
+        for (row, _), result in zip(in_flight, results, strict=True):
+            if isinstance(result, REFUSALS):
+                done.refuse(row, result)
+            elif isinstance(result, _SEQUENCE_BROKEN):
+                continue  # behind a refused record on its partition: sent again next pass
+            elif isinstance(result, BaseException):
+                raise result
+            elif (row["topic"], row["key"]) not in done.blocked:
+                done.sent.append(row["id"])
+        return done
+
+    async def _one_at_a_time(self, rows: list[asyncpg.Record]) -> _Pass:
+        """Each row sent and acknowledged before the next: a refusal is the row's own. The rows
+        of a refused row's key wait; the producer is renewed so the others can go on."""
+        done = _Pass([], [], set())
+        for row in rows:
+            if (row["topic"], row["key"]) in done.blocked:
+                continue
+            producer = await self._ready_producer()
+            try:
+                await (await self._send(producer, row))
+            except REFUSALS as exc:
+                done.refuse(row, exc)
+                await self._renew_producer()
+                continue
+            done.sent.append(row["id"])
+        return done
+
+    async def _refused(self, conn: Connection, row: asyncpg.Record, exc: BaseException) -> bool:
+        """Count the attempt; True when it parks the row."""
+        error = f"{type(exc).__name__}: {getattr(exc, 'description', None) or exc}"[:2000]
+        parked = bool(await conn.fetchval(_REFUSED, row["id"], error, self._max_attempts))
+        log.warning("outbox.refused", id=row["id"], topic=row["topic"], key=row["key"], error=error,
+                    attempt=row["attempts"] + 1, parked=parked)
+        return parked

@@ -6,7 +6,7 @@ A service module builds a `ServiceRuntime`, adds its routes and start-up work, a
 `runtime.app` (a FastStream application: `faststream run pkg.app:app` or `python -m pkg`)."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from q2c_observability import configure_logging, get_logger, metrics
 from q2c_observability.http import HealthServer
-from q2c_persistence import MigrationSet, apply_migrations, create_pool, load_migrations
+from q2c_persistence import Connection, MigrationSet, apply_migrations, create_pool, load_migrations
 
 from . import headers
 from .catalog import TopicCatalog, load_catalog
@@ -44,7 +44,7 @@ class ServiceRuntime:
         catalog: TopicCatalog | None = None,
     ) -> None:
         self.service = service
-        self.settings = settings or RuntimeSettings()  # type: ignore[call-arg]
+        self.settings = settings or RuntimeSettings()
         self.catalog = catalog or load_catalog()
         self.migrations: list[MigrationSet] = [
             load_migrations("messaging", MESSAGING_MIGRATIONS),
@@ -64,7 +64,7 @@ class ServiceRuntime:
         self._routes: list[Route[Any]] = []
         self._processors: dict[str, MessageProcessor[Any]] = {}
         self._startup_hooks: list[StartupHook] = []
-        self._background: list[Callable[[], Awaitable[None]]] = []
+        self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._http: HealthServer | None = None
         self._pool: asyncpg.Pool | None = None
@@ -87,6 +87,7 @@ class ServiceRuntime:
 
         async def on_record(msg: KafkaMessage) -> None:
             record = msg.raw_message
+            assert not isinstance(record, tuple), "one record per call: the subscriber is not a batch one"
             source = SourceRecord(record.topic, record.partition, record.offset, record.key, record.value,
                                   headers.from_kafka(record.headers))
             try:
@@ -110,11 +111,11 @@ class ServiceRuntime:
             max_workers=min(route.workers or self.settings.consumer_workers, spec.partitions),
         )(on_record)
 
-    def background(self, task: Callable[[], Awaitable[None]]) -> None:
+    def background(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `task` for the life of the service (after start-up, cancelled at stop)."""
         self._background.append(task)
 
-    def outbox(self, conn: asyncpg.Connection, *, causation_id: str | None = None,
+    def outbox(self, conn: Connection, *, causation_id: str | None = None,
                correlation_id: str | None = None) -> Outbox:
         """An outbox for work that is not the handling of a message (start-up, timers)."""
         return Outbox(conn, self.service, self.catalog, correlation_id=correlation_id, causation_id=causation_id)
@@ -127,7 +128,8 @@ class ServiceRuntime:
     async def _start(self) -> None:
         self._pool = await create_pool(self.settings.db_url, max_size=self.settings.pool_max_size)
         await apply_migrations(self._pool, *self.migrations)
-        self._producer = make_producer(self.settings.kafka_bootstrap, f"{self.service}-relay")
+        # Dead letters and the health check; the relay has its own (it renews it after a refusal).
+        self._producer = make_producer(self.settings.kafka_bootstrap, f"{self.service}-producer")
         await self._producer.start()
         dead_letters = DeadLetters(self._producer, self.service)
         self._processors = {
@@ -138,15 +140,16 @@ class ServiceRuntime:
             for route in self._routes
         }
         self._relay = OutboxRelay(
-            self._pool, self._producer, listen_dsn=self.settings.db_url, service=self.service,
-            batch_size=self.settings.relay_batch_size, poll_interval=self.settings.relay_poll_interval,
+            self._pool, lambda: make_producer(self.settings.kafka_bootstrap, f"{self.service}-relay"),
+            listen_dsn=self.settings.db_url, service=self.service, batch_size=self.settings.relay_batch_size,
+            poll_interval=self.settings.relay_poll_interval, max_attempts=self.settings.relay_max_attempts,
         )
         await self._relay.start()
         for hook in self._startup_hooks:
             await hook(self._pool)
         self._tasks = [asyncio.create_task(task()) for task in [*self._background, self._watch_outbox]]
         if self.settings.http_port:
-            self._http = HealthServer(self.settings.http_port, self._health)
+            self._http = HealthServer(self.settings.http_port, self._health, host=self.settings.http_host)
             await self._http.start()
 
     async def _ready(self) -> None:
@@ -169,10 +172,15 @@ class ServiceRuntime:
         return checks
 
     async def _watch_outbox(self) -> None:
-        """The outbox lag gauge: rows written and not yet published."""
+        """The outbox gauges: rows written and not yet published, and rows parked."""
         while True:
             try:
-                metrics.OUTBOX_LAG.labels(self.service).set(await self.pool.fetchval("SELECT count(*) FROM outbox"))
+                row = await self.pool.fetchrow(
+                    "SELECT count(*) FILTER (WHERE parked_at IS NULL) AS lag,"
+                    " count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked FROM outbox")
+                assert row is not None
+                metrics.OUTBOX_LAG.labels(self.service).set(row["lag"])
+                metrics.OUTBOX_PARKED_ROWS.labels(self.service).set(row["parked"])
             except Exception as exc:  # noqa: BLE001 - a gauge must not stop the service
                 log.debug("outbox.lag_unknown", error=repr(exc))
             await asyncio.sleep(5)

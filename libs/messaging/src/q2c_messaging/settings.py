@@ -15,7 +15,11 @@ class RuntimeSettings(BaseSettings):
     consumer_workers: int = 3
     relay_batch_size: int = 500
     relay_poll_interval: float = 1.0
+    # A row the broker refuses this many times is parked (`outbox parked|retry`).
+    relay_max_attempts: int = 5
     pool_max_size: int = 10
     handler_attempts: int = 3
     # /health and /metrics; 0 = no HTTP endpoint
     http_port: int = 0
+    # the address it binds: loopback by default, 0.0.0.0 in a container
+    http_host: str = "127.0.0.1"

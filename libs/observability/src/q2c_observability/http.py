@@ -22,7 +22,7 @@ class HealthServer:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        log.info("http.listening", port=self.port)
+        log.info("http.listening", host=self.host, port=self.port)
 
     async def stop(self) -> None:
         if self._server:

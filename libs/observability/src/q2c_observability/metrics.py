@@ -1,6 +1,6 @@
 """Prometheus metrics every service exposes on /metrics (ARCHITECTURE.md "Observability"):
-messages in by outcome, handler latency, messages published by the outbox, outbox lag and
-dead letters."""
+messages in by outcome, handler latency, messages published by the outbox, outbox lag, parked
+outbox rows and dead letters."""
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -9,5 +9,8 @@ MESSAGES = Counter("q2c_messages_total", "Messages consumed, by topic and outcom
 HANDLER_SECONDS = Histogram("q2c_handler_seconds", "Time to handle one message, transaction included",
                             ["service", "topic"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5))
 PUBLISHED = Counter("q2c_outbox_published_total", "Messages the outbox relay published", ["service"])
-OUTBOX_LAG = Gauge("q2c_outbox_lag", "Outbox rows waiting to be published", ["service"])
+OUTBOX_LAG = Gauge("q2c_outbox_lag", "Outbox rows waiting to be published (parked rows not counted)", ["service"])
+OUTBOX_PARKED = Counter("q2c_outbox_parked_total", "Outbox rows parked after the broker refused them "
+                        "max-attempts times (listed and retried by `outbox parked|retry`)", ["service", "topic"])
+OUTBOX_PARKED_ROWS = Gauge("q2c_outbox_parked_rows", "Outbox rows parked now", ["service"])
 DEAD_LETTERS = Counter("q2c_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "topic", "code"])

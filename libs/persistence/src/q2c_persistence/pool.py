@@ -2,12 +2,17 @@
 
 import asyncio
 import json
+from typing import TypeAlias
 
 import asyncpg
+import asyncpg.pool
 
 from q2c_observability import get_logger
 
 log = get_logger(__name__)
+
+# What SQL helpers take: a connection of their own or one acquired from the pool (a proxy).
+Connection: TypeAlias = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -28,8 +28,9 @@ log = get_logger(__name__)
 
 def parse_change(raw: dict[str, Any], tmap: TableMap) -> DataverseChange:
     """A change of the map's table. docs/contract.md §1: every change names its row by
-    alternate key, whatever the operation; one without it, or of another table, is not what
-    this topic carries and goes to the dead-letter topic."""
+    alternate key, whatever the operation; one without it, of another table, or with a
+    column of the wrong JSON type (dataverse.COLUMN_TYPES) is not what this topic carries
+    and goes to the dead-letter topic."""
     change = DataverseChange.model_validate(raw)
     if change.table != tmap.sales.table:
         raise ContractViolation(f"table: {change.table!r} on the {tmap.sales.table} topic")
@@ -39,6 +40,12 @@ def parse_change(raw: dict[str, Any], tmap: TableMap) -> DataverseChange:
         if not isinstance(value, kind) or isinstance(value, bool) or value == "":
             raise ContractViolation(f"record.{column}: the alternate key is required "
                                     f"({kind.__name__}), got {value!r}")
+    # CONTRACT §0: a wrong JSON type (a number where a decimal string belongs, a string
+    # where an integer does) is not what the topic carries. Values are judged later.
+    for column, value in change.record.items():
+        problem = dataverse.type_problem(change.table, column, value)
+        if problem is not None:
+            raise ContractViolation(problem)
     return change
 
 

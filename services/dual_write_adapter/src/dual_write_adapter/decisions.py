@@ -7,14 +7,22 @@ Rules (docs/dual-write-adapter.md): a Sales change becomes commands for the SCM 
 owns the document, unless its map refuses it (then one notification and a write that puts
 the row back); a child row waits for its parent; an SCM record is written to Sales unless
 Sales already has it, and after a change Sales caused only SCM-owned columns (and columns
-Sales left empty) count, so Sales never gets its own values echoed."""
+Sales left empty) count, so Sales never gets its own values echoed.
+
+Every Sales change gets an answer (DOMAIN.md §5): a value SCM cannot hold (a decimal out of
+range or with too many decimals, a text longer than its column, a state pair that is no
+lifecycle step) is refused here with `command.invalid`, one notification naming the column
+and a write that puts the row back; the limits come from the column types
+(`dataverse.COLUMN_TYPES`), so every map gets them."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from q2c_contracts import limits, refusals
 from q2c_contracts.dataverse import DataverseChange
 
+from . import dataverse
 from .tablemap import REFUSALS, Features, MappingFailed, TableMap
 
 LookedUp = Mapping[tuple[str, str], Mapping[str, Any]]
@@ -111,6 +119,11 @@ def sales_change(tmap: TableMap, change: DataverseChange, *, mirror: Mirror | No
         return [RecordChange(), *refuse(tmap, key, tmap.refuse_sales_changes, authoritative, mirror, features,
                                         looked_up)]
     assert tmap.commands is not None  # a map that reads changes forwards or refuses them (validated)
+    if change.operation != "delete":
+        problem = value_problem(tmap, record) or state_problem(tmap, row.record if row else None, record, features)
+        if problem is not None:
+            return [RecordChange(), *refuse(tmap, key, COMMAND_INVALID, authoritative, mirror, features, looked_up,
+                                            text=problem)]
     if tmap.parent is not None and not parent_known:
         return [Hold(tmap.parent_key(key))]
     target = tmap.parent_key(key) if tmap.parent else key
@@ -146,6 +159,59 @@ def sales_change(tmap: TableMap, change: DataverseChange, *, mirror: Mirror | No
     return effects
 
 
+COMMAND_INVALID = refusals.COMMAND_INVALID
+
+
+def value_problem(tmap: TableMap, record: Mapping[str, Any]) -> str | None:
+    """What is wrong with a value of the change that SCM cannot hold, naming the column
+    (DOMAIN.md §5, docs/domain-limits.md), or None. JSON types were checked at parse time."""
+    types = dataverse.COLUMN_TYPES[tmap.sales.table]
+    for column, value in record.items():
+        kind = types.get(column)
+        if value is None or kind is None:
+            continue
+        if kind == dataverse.MONEY:
+            problem = limits.money_problem(value)
+        elif kind == dataverse.QUANTITY:
+            problem = limits.quantity_problem(value)
+        elif kind == dataverse.TEXT and isinstance(value, str):
+            problem = limits.text_problem(value, limits.text_limit(column))
+        else:
+            problem = None
+        if problem is not None:
+            return f"{column} {problem}"
+    return None
+
+
+def state_problem(tmap: TableMap, old: Mapping[str, Any] | None, record: Mapping[str, Any],
+                  features: Features) -> str | None:
+    """A Sales state that is not one of the map's `pairs`, or (on an update, while the
+    lifecycle is integrated) a change of the state that is no lifecycle step, named by its
+    columns; None when fine or not a lifecycle map."""
+    states = tmap.state_changes
+    if states is None or not states.steps or not set(states.columns) & set(record):
+        return None
+    columns = "/".join(states.columns)
+    new = {**(old or {}), **record}
+    shown = "/".join(str(new.get(c)) for c in states.columns)
+    present = [n for n, c in enumerate(states.columns) if new.get(c) is not None]
+    if states.pairs and not any(all(pair[n] == new.get(states.columns[n]) for n in present) for pair in states.pairs):
+        valid = ", ".join("/".join(map(str, pair)) for pair in states.pairs)
+        return f"{columns} must be a {tmap.sales.table} state ({valid}), got {shown}"
+    first = states.columns[0]
+    integrated = not states.when_feature or features.get(states.when_feature, True)
+    if integrated and old is not None and first in record and new.get(first) != old.get(first) \
+            and _step_of(tmap, new) is None:
+        before = "/".join(str(old.get(c)) for c in states.columns)
+        return f"{columns} {before} → {shown} is not a lifecycle step"
+    return None
+
+
+def _step_of(tmap: TableMap, new: Mapping[str, Any]) -> Any:
+    assert tmap.state_changes is not None
+    return next((s for s in tmap.state_changes.steps if all(new.get(c) == v for c, v in s.to.items())), None)
+
+
 def _refused_create(tmap: TableMap, record: Mapping[str, Any]) -> str | None:
     """The refusal code when a create carries state values Sales may not set."""
     states = tmap.state_changes
@@ -174,8 +240,8 @@ def _step(tmap: TableMap, old: Mapping[str, Any], new: Mapping[str, Any], target
     Draft→Won) is still forwarded: the SCM side refuses it and Sales is told why."""
     states = tmap.state_changes
     assert states is not None
-    step = next((s for s in states.steps if all(new.get(c) == v for c, v in s.to.items())), None)
-    if step is None:
+    step = _step_of(tmap, new)
+    if step is None:  # refused before (state_problem); kept for a map without pairs
         shown = "/".join(str(new.get(c)) for c in states.columns)
         raise MappingFailed(f"Sales state {old.get(states.columns[0])} → {shown} of {tmap.sales.table} {target} "
                             "is not a lifecycle step")
@@ -186,9 +252,10 @@ def _step(tmap: TableMap, old: Mapping[str, Any], new: Mapping[str, Any], target
 
 
 def refuse(tmap: TableMap, key: str, code: str, authoritative: Mapping[str, Any] | None, mirror: Mirror | None,
-           features: Features, looked_up: LookedUp | None = None) -> list[Effect]:
+           features: Features, looked_up: LookedUp | None = None, text: str | None = None) -> list[Effect]:
     """One notification and a write that puts the Sales row back."""
-    return [Notify(code, REFUSALS[code]), *restore(tmap, key, authoritative, mirror, features, looked_up)]
+    return [Notify(code, text if text is not None else REFUSALS[code]),
+            *restore(tmap, key, authoritative, mirror, features, looked_up)]
 
 
 def restore(tmap: TableMap, key: str, authoritative: Mapping[str, Any] | None, mirror: Mirror | None,

@@ -64,8 +64,9 @@ class Sync:
             parent = self.maps[tmap.parent]
             parent_known = await repo.document_known(conn, parent.sales.table, parent.scm.events,
                                                      tmap.parent_key(key))
-        refuses = tmap.refuse_sales_changes or (tmap.state_changes and tmap.state_changes.refuse)
-        authoritative, looked_up = await self._authoritative(conn, tmap, key) if refuses else (None, {})
+        # any change may be refused (a map's own refusals, or a value SCM cannot hold): SCM's
+        # record is what a refusal puts back
+        authoritative, looked_up = await self._authoritative(conn, tmap, key)
         effects = core.sales_change(tmap, change, mirror=await repo.sales_row(conn, tmap.sales.table, key),
                                     parent_known=parent_known, authoritative=authoritative,
                                     features=await repo.features(conn), looked_up=looked_up)

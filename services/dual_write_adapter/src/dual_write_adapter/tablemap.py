@@ -184,6 +184,9 @@ class StateChanges(_Spec):
     steps: tuple[Step, ...] = ()
     refuse: str | None = None
     allowed_on_create: dict[str, list[Any]] | None = None
+    # The values the columns may take together (Sales' state/status-reason pairs); a change
+    # to any other is refused with command.invalid. Empty: not checked.
+    pairs: tuple[tuple[int, ...], ...] = ()
 
 
 class TableMap(_Spec):
@@ -263,7 +266,7 @@ class TableMap(_Spec):
 
     def _sales_values(self, f: FieldMap, scm: Mapping[str, Any],
                       looked_up: Mapping[tuple[str, str], Mapping[str, Any]]) -> dict[str, Any]:
-        values = [scm.get(name) for name in f.scm]
+        values: list[Any] = [scm.get(name) for name in f.scm]
         if f.lookup is not None:
             row = looked_up.get((f.lookup.table, str(values[0]))) if values[0] is not None else None
             return {f.sales[0]: (row or {}).get(f.lookup.column)}
@@ -293,6 +296,8 @@ class TableMap(_Spec):
                 continue
             if not any(c in sales_row for c in f.sales):
                 continue
+            if f.transform == transforms.DISCOUNT_SPLIT and sales_row.get("quantity") is None:
+                continue  # no quantity to split over: the SCM service refuses the line for its quantity
             data.update(self._command_values(f, sales_row))
         return data
 
@@ -448,6 +453,10 @@ def _validate_behaviour(tmap: TableMap, here: str, columns: frozenset[str]) -> N
                 raise MapError(f"{here}: state_changes: {column!r} is not a column of {tmap.sales.table}")
         if bool(changes.steps) == bool(changes.refuse):
             raise MapError(f"{here}: state_changes needs either steps or refuse")
+        for pair in changes.pairs:
+            if len(pair) != len(changes.columns):
+                raise MapError(f"{here}: state_changes.pairs: {list(pair)} needs one value per column "
+                               f"{list(changes.columns)}")
         _validate_feature(changes.when_feature, f"{here}: state_changes.when_feature")
 
 
@@ -482,6 +491,7 @@ def _validate_feature(name: str | None, where: str) -> None:
 
 
 def _validate_value_map(tmap: TableMap, f: FieldMap, where: str, entity: Mapping[str, Any]) -> None:
+    # Why the ignore[arg-type]: called only for a field whose value_map is set (see the caller).
     values = tmap.value_maps.get(f.value_map)  # type: ignore[arg-type]
     if values is None:
         raise MapError(f"{where}: value map {f.value_map!r} is not defined")

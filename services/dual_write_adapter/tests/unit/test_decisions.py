@@ -52,6 +52,10 @@ def decide(tmap: TableMap, c: DataverseChange, mirror: Mirror | None = None, par
 
 QUOTE_ROW = {"quoteid": "q-1", "msdyn_quotenumber": "C-1", "name": "PCs", "customerid": "US-001",
              "transactioncurrencyid": "USD", "statecode": 0, "statuscode": 1}
+SCM_QUOTE_SENT = {"SALESQUOTATIONNUMBER": "C-1", "SALESQUOTATIONSTATUS": "sent",
+                  "SALESQUOTATIONHEADERCREATIONMETHOD": "Dynamics365Sales", "SALESQUOTATIONOWNERSHIP": "BasedOnOrigin",
+                  "SALESQUOTATIONNAME": "PCs", "REQUESTINGCUSTOMERACCOUNTNUMBER": "US-001", "CURRENCYCODE": "USD",
+                  "REQUESTEDSHIPPINGDATE": None, "GENERATEDSALESORDERNUMBER": None}
 ORDER_ROW = {"salesorderid": "o-1", "msdyn_salesordernumber": "C-SO-1", "name": "PCs", "customerid": "US-001",
              "transactioncurrencyid": "USD", "msdyn_quotationnumber": "C-1", "ownerid": "alice",
              "statecode": 0, "statuscode": 1}
@@ -120,11 +124,108 @@ def test_quote_state_changes_are_lifecycle_steps(old: tuple[int, int], new: tupl
     assert forwards(effects) == ([(command, "C-1", {})] if command else [])
 
 
-@pytest.mark.parametrize("new", [pytest.param((0, 1), id="back-to-draft"), pytest.param((3, 99), id="unknown-reason")])
-def test_a_state_change_that_is_no_step_is_a_mapping_failure(new: tuple[int, int]) -> None:
+@pytest.mark.parametrize(("new", "text"), [
+    pytest.param((0, 1), "statecode/statuscode 1/2 → 0/1 is not a lifecycle step", id="back-to-draft"),
+    pytest.param((3, 99), "statecode/statuscode must be a quote state (0/1, 1/2, 1/3, 2/4, 3/5, 3/6, 3/7), got 3/99",
+                 id="unknown-reason"),
+    pytest.param((99, 99), "statecode/statuscode must be a quote state (0/1, 1/2, 1/3, 2/4, 3/5, 3/6, 3/7), got "
+                 "99/99", id="unknown-state"),
+])
+def test_a_state_change_that_is_no_step_is_refused_and_restored(new: tuple[int, int], text: str) -> None:
     mirror = Mirror({**QUOTE_ROW, "statecode": 1, "statuscode": 2})
-    with pytest.raises(MappingFailed, match="not a lifecycle step"):
-        decide(QUOTE, change("quote", "update", msdyn_quotenumber="C-1", statecode=new[0], statuscode=new[1]), mirror)
+    effects = decide(QUOTE, change("quote", "update", msdyn_quotenumber="C-1", statecode=new[0], statuscode=new[1]),
+                     mirror, authoritative=SCM_QUOTE_SENT)
+
+    assert effects[:2] == [RecordChange(), Notify("command.invalid", text)]
+    [write] = [e for e in effects if isinstance(e, Write)]
+    assert (write.operation, write.record["statecode"], write.record["statuscode"]) == ("upsert", 1, 2)
+    assert forwards(effects) == []
+
+
+# --- values SCM cannot hold: command.invalid, one notification naming the column, restore ---------
+
+QUOTE_LINE_ROW = {"quotedetailid": "l-1", "msdyn_quotenumber": "C-1", "sequencenumber": 1, "productid": "PC-1",
+                  "quantity": "3", "priceperunit": "500.00", "manualdiscountamount": "10.00"}
+LONG = "x" * 900_000
+
+
+@pytest.mark.parametrize(("tmap", "row", "columns", "text"), [
+    pytest.param(QUOTE_LINE, QUOTE_LINE_ROW, {"quantity": "0"}, 'quantity must be above 0, got "0"', id="qty-zero"),
+    pytest.param(QUOTE_LINE, QUOTE_LINE_ROW, {"quantity": "-1"}, 'quantity must be above 0, got "-1"', id="qty-neg"),
+    pytest.param(QUOTE_LINE, QUOTE_LINE_ROW, {"quantity": "NaN"}, 'quantity must be a finite decimal, got "NaN"',
+                 id="qty-nan"),
+    pytest.param(QUOTE_LINE, QUOTE_LINE_ROW, {"quantity": "-Infinity"},
+                 'quantity must be a finite decimal, got "-Infinity"', id="qty-inf"),
+    pytest.param(QUOTE_LINE, QUOTE_LINE_ROW, {"quantity": "1e400"},
+                 'quantity must be at most 1,000,000,000, got "1e400"', id="qty-1e400"),
+    pytest.param(QUOTE_LINE, QUOTE_LINE_ROW, {"quantity": "9" * 500},
+                 f'quantity must be at most 1,000,000,000, got "{"9" * 39}…', id="qty-500-digits"),
+    pytest.param(QUOTE_LINE, QUOTE_LINE_ROW, {"quantity": "1.000001"},
+                 'quantity must have at most 5 decimals, got "1.000001"', id="qty-6-decimals"),
+    pytest.param(QUOTE_LINE, QUOTE_LINE_ROW, {"quantity": "three"},
+                 'quantity must be a decimal string such as "10.00", got "three"', id="qty-not-a-number"),
+    pytest.param(QUOTE_LINE, QUOTE_LINE_ROW, {"priceperunit": "922337203685478"},
+                 'priceperunit must be within ±922,337,203,685,477, got "922337203685478"', id="price-too-big"),
+    pytest.param(QUOTE_LINE, QUOTE_LINE_ROW, {"manualdiscountamount": "-1e20"},
+                 'manualdiscountamount must be within ±922,337,203,685,477, got "-1e20"', id="discount-too-small"),
+    pytest.param(QUOTE_LINE, QUOTE_LINE_ROW, {"priceperunit": "1.23456"},
+                 'priceperunit must have at most 4 decimals, got "1.23456"', id="price-5-decimals"),
+    pytest.param(QUOTE_LINE, QUOTE_LINE_ROW, {"productid": "P" * 101},
+                 "productid must be at most 100 characters, got 101", id="product-too-long"),
+    pytest.param(QUOTE, QUOTE_ROW, {"name": LONG}, "name must be at most 300 characters, got 900,000",
+                 id="quote-name-900k"),
+    pytest.param(QUOTE, QUOTE_ROW, {"customerid": "C" * 101}, "customerid must be at most 100 characters, got 101",
+                 id="customer-too-long"),
+    pytest.param(ORDER, ORDER_ROW, {"name": "n" * 301}, "name must be at most 300 characters, got 301",
+                 id="order-name"),
+    pytest.param(ORDER_LINE, ORDER_LINE_ROW, {"quantity": "1000000000.5"},
+                 'quantity must be at most 1,000,000,000, got "1000000000.5"', id="order-line-qty"),
+    pytest.param(ORDER_LINE, ORDER_LINE_ROW, {"priceperunit": "sNaN"},
+                 'priceperunit must be a finite decimal, got "sNaN"', id="order-line-snan"),
+])
+def test_a_value_scm_cannot_hold_is_refused_naming_the_column(tmap: TableMap, row: dict[str, Any],
+                                                               columns: dict[str, Any], text: str) -> None:
+    table, key = tmap.sales_table, tmap.key_string(row)
+    keys = tmap.alternate_key(row)
+    # a create: SCM never accepted the row, so Sales deletes it
+    created = decide(tmap, change(table, "create", **{**row, **columns}))
+    assert created == [RecordChange(), Notify("command.invalid", text), Write("delete", keys),
+                       SaveRow(key, {}, deleted=True)]
+    # an update of a row SCM has: its values are written back
+    updated = decide(tmap, change(table, "update", **keys, **columns), Mirror(row), authoritative=SCM_OF[tmap.name])
+    assert updated[:2] == [RecordChange(), Notify("command.invalid", text)]
+    [write] = [e for e in updated if isinstance(e, Write)]
+    assert write.operation == "upsert" and not forwards(updated)
+    assert all(write.record.get(c) != v for c, v in columns.items())
+
+
+@pytest.mark.parametrize(("tmap", "row", "columns"), [
+    pytest.param(QUOTE_LINE, QUOTE_LINE_ROW, {"quantity": "1000000000", "priceperunit": "922337203685477"},
+                 id="at-the-limits"),
+    pytest.param(QUOTE_LINE, QUOTE_LINE_ROW, {"quantity": "0.00001", "priceperunit": "-0.0001"}, id="smallest"),
+    pytest.param(QUOTE_LINE, QUOTE_LINE_ROW, {"quantity": "2.5000000000"}, id="trailing-zeros-are-no-decimals"),
+    pytest.param(QUOTE, QUOTE_ROW, {"name": "ü" * 300}, id="name-300-non-ascii"),
+    pytest.param(ORDER_LINE, ORDER_LINE_ROW, {"quantity": "1E+3"}, id="exponent-notation"),
+])
+def test_values_within_the_limits_are_forwarded(tmap: TableMap, row: dict[str, Any], columns: dict[str, Any]) -> None:
+    effects = decide(tmap, change(tmap.sales_table, "create", **{**row, **columns}))
+
+    assert not any(isinstance(e, Notify) for e in effects)
+    assert len(forwards(effects)) == 1
+
+
+def test_a_quote_created_in_a_state_that_does_not_exist_is_refused_and_deleted() -> None:
+    effects = decide(QUOTE, change("quote", "create", **{**QUOTE_ROW, "statecode": 99, "statuscode": 99}))
+
+    assert effects[1] == Notify("command.invalid", "statecode/statuscode must be a quote state (0/1, 1/2, 1/3, 2/4, "
+                                                   "3/5, 3/6, 3/7), got 99/99")
+    assert effects[2] == Write("delete", {"msdyn_quotenumber": "C-1"})
+
+
+def test_a_delete_is_not_judged_by_its_values() -> None:
+    effects = decide(QUOTE, change("quote", "delete", msdyn_quotenumber="C-1", name=LONG), Mirror(QUOTE_ROW))
+
+    assert forwards(effects) == [("quote.delete", "C-1", {})]
 
 
 def test_with_the_lifecycle_feature_off_a_state_change_does_not_reach_scm() -> None:
@@ -327,3 +428,18 @@ def test_the_record_of_a_line_within_its_document() -> None:
     assert core.record_of(ORDER_LINE, document, "C-SO/1/2") == {"LINECREATIONSEQUENCENUMBER": 2,
                                                                 "PRODUCTNUMBER": "PC-1", "SALESORDERNUMBER": "C-SO/1"}
     assert core.record_of(ORDER_LINE, document, "C-SO/1/3") is None
+
+
+SCM_OF = {
+    "quotation-header": SCM_QUOTE_SENT,
+    "quotation-lines": {"SALESQUOTATIONNUMBER": "C-1", "LINECREATIONSEQUENCENUMBER": 1, "PRODUCTNUMBER": "PC-1",
+                        "REQUESTEDSALESQUANTITY": "3", "SALESPRICE": "500.00", "LINEDISCOUNTAMOUNT": "3.33",
+                        "TOTALCHARGESAMOUNT": "-0.01", "SHIPPINGSITEID": "1", "SHIPPINGWAREHOUSEID": "11",
+                        "LINEAMOUNT": "1490.00", "SALESQUOTATIONSTATUS": "created"},
+    "sales-order-header": SCM_ORDER,
+    "sales-order-lines": {"SALESORDERNUMBER": "C-SO-1", "LINECREATIONSEQUENCENUMBER": 1, "PRODUCTNUMBER": "PC-1",
+                          "ORDEREDSALESQUANTITY": "3", "SALESPRICE": "500.00", "LINEDISCOUNTAMOUNT": "3.33",
+                          "TOTALCHARGESAMOUNT": "-0.01", "LINEAMOUNT": "1490.00", "DELIVEREDQUANTITY": "0",
+                          "INVOICEDQUANTITY": "0", "SALESORDERLINESTATUS": "backorder", "SHIPPINGSITEID": "1",
+                          "SHIPPINGWAREHOUSEID": "11"},
+}

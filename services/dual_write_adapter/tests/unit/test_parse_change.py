@@ -1,6 +1,8 @@
 """A Dataverse change must name its row by alternate key (CONTRACT.md §1); one that does not
 is not what the topic carries and is dead-lettered (ContractViolation), not error-logged."""
 
+import re
+
 import pytest
 
 from dual_write_adapter.app import parse_change
@@ -44,3 +46,36 @@ def test_a_change_with_its_alternate_key_is_accepted(table: str, record: dict) -
 def test_a_change_without_its_alternate_key_is_a_contract_violation(table: str, raw: dict, fragment: str) -> None:
     with pytest.raises(ContractViolation, match=fragment):
         parse_change(raw, MAP_OF[table])
+
+
+# CONTRACT §0, DOMAIN §5: a wrong JSON type is dead-lettered at parse time; the value itself
+# (a string that is no decimal, say) is judged later and refused with a notification.
+@pytest.mark.parametrize(("table", "record", "fragment"), [
+    ("quotedetail", {"msdyn_quotenumber": "C-1", "sequencenumber": 1, "priceperunit": 1.5},
+     "record.priceperunit must be a decimal string, got float 1.5"),
+    ("quotedetail", {"msdyn_quotenumber": "C-1", "sequencenumber": 1, "quantity": 3},
+     "record.quantity must be a decimal string, got int 3"),
+    ("quote", {"msdyn_quotenumber": "C-1", "statecode": "one"}, "record.statecode must be an integer, got str 'one'"),
+    ("quote", {"msdyn_quotenumber": "C-1", "statuscode": True}, "record.statuscode must be an integer, got bool"),
+    ("quote", {"msdyn_quotenumber": "C-1", "statecode": 1.0}, "record.statecode must be an integer"),
+    ("quote", {"msdyn_quotenumber": "C-1", "name": 42}, "record.name must be a string, got int 42"),
+    ("quote", {"msdyn_quotenumber": "C-1", "name": ["a"]}, "record.name must be a string, got list"),
+    ("salesorder", {"msdyn_salesordernumber": "C-SO-1", "msdyn_processingstatus": "active"},
+     "record.msdyn_processingstatus must be an integer"),
+    ("salesorderdetail", {"msdyn_salesordernumber": "C-SO-1", "sequencenumber": 1, "manualdiscountamount": {}},
+     "record.manualdiscountamount must be a decimal string"),
+    ("invoice", {"msdyn_invoicenumber": "F-INV-1", "ispricelocked": "false"}, "record.ispricelocked must be a boolean"),
+])
+def test_a_column_of_the_wrong_json_type_is_a_contract_violation(table: str, record: dict, fragment: str) -> None:
+    with pytest.raises(ContractViolation, match=re.escape(fragment)):
+        parse_change(change(table, record), MAP_OF[table])
+
+
+@pytest.mark.parametrize(("table", "record"), [
+    ("quotedetail", {"msdyn_quotenumber": "C-1", "sequencenumber": 1, "quantity": "NaN", "priceperunit": "1e400"}),
+    ("quote", {"msdyn_quotenumber": "C-1", "statecode": 99, "statuscode": 99, "name": None}),
+    ("quote", {"msdyn_quotenumber": "C-1", "somethingelse": 1.5}),  # columns nobody maps are ignored
+    ("invoice", {"msdyn_invoicenumber": "F-INV-1", "ispricelocked": False}),
+])
+def test_well_typed_values_pass_the_parse_to_be_judged_later(table: str, record: dict) -> None:
+    assert parse_change(change(table, record), MAP_OF[table]).record == record

@@ -476,7 +476,6 @@ def test_same_compares_identifiers_exactly(lines: TableMap, column: str, a: str,
         pytest.param({"manualdiscountamount": "ten"}, None, id="discount-not-a-number"),
         pytest.param({"quantity": "abc"}, None, id="quantity-not-a-number"),
         pytest.param({"quantity": 3.0}, None, id="quantity-float"),
-        pytest.param({"quantity": None}, None, id="quantity-missing-for-split"),
         pytest.param({"quantity": "abc"}, {"quantity"}, id="quantity-not-a-number-changed"),
         pytest.param({"priceperunit": 500.0}, {"priceperunit"}, id="price-float"),
         pytest.param({"priceperunit": "1,5"}, {"priceperunit"}, id="price-decimal-comma"),
@@ -511,6 +510,13 @@ def test_bad_scm_line_values_fail_the_mapping(lines: TableMap, overrides: dict[s
 def test_bad_price_master_discount_fails_the_mapping(lines: TableMap) -> None:
     with pytest.raises(MappingFailed):
         lines.command_data(sales_line(msdyn_linediscountamount=3.33), PRICE_MASTER_ON)
+
+
+def test_without_a_quantity_the_discount_is_not_split_and_the_service_refuses_the_line(lines: TableMap) -> None:
+    data = lines.command_data(sales_line(quantity=None), PRICE_MASTER_OFF)
+
+    assert "line_discount_amount" not in data and "total_charges_amount" not in data
+    assert data["quantity"] is None
 
 
 def test_mapping_failed_is_a_value_error() -> None:

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from q2c_contracts import refusals
+from q2c_contracts import limits, refusals
 from q2c_contracts.decimals import NotADecimal, money, parse_decimal, quantity, round_money
 from q2c_contracts.invoice import InvoiceLineSnapshot, InvoiceSnapshot
 from q2c_contracts.order import InvoicingLine
@@ -18,9 +18,9 @@ DEFAULT_NUMBER_PREFIX = "F-INV-"
 NUMBER_PREFIX_PARAMETER = "ScmInvoiceNumberPrefix"
 
 # The contract's value ranges for SCM-held decimals (DOMAIN.md §5).
-MAX_QUANTITY = Decimal("1000000000")
-QUANTITY_DECIMALS = 5
-MAX_MONEY = Decimal("922337203685477")
+MAX_QUANTITY = limits.QUANTITY_LIMIT
+QUANTITY_DECIMALS = limits.QUANTITY_DECIMALS
+MAX_MONEY = limits.MONEY_LIMIT
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -65,7 +65,7 @@ class FreeText:
 def parse_post(data: dict[str, Any], today: date) -> Post:
     order = _required_text(data, "sales_order_number")
     items = _line_items(data, "{sequence_number, quantity}")
-    lines = []
+    lines: list[PostLine] = []
     for n, item in enumerate(items, start=1):
         sequence = item.get("sequence_number")
         if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 1:
@@ -89,6 +89,9 @@ def parse_free_text(data: dict[str, Any], today: date) -> FreeText:
         )
         for n, item in enumerate(items, start=1)
     )
+    total = sum((line.amount for line in lines), Decimal("0"))
+    if total.copy_abs() > MAX_MONEY:
+        raise InvalidCommand(f"the invoice total must be within ±{MAX_MONEY:,}, got {money(total)}")
     return FreeText(customer, currency, lines, _invoice_date(data, today))
 
 
@@ -96,6 +99,9 @@ def _line_items(data: dict[str, Any], shape: str) -> list[dict[str, Any]]:
     items = data.get("lines")
     if not isinstance(items, list) or not items:
         raise InvalidCommand(f"data.lines must be a non-empty list of {shape}")
+    too_many = limits.lines_problem(len(items))
+    if too_many:
+        raise InvalidCommand(f"data.lines {too_many}")
     for n, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             raise InvalidCommand(f"data.lines[{n}] must be an object {shape}")
@@ -106,6 +112,9 @@ def _required_text(data: dict[str, Any], key: str, where: str = "data.") -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
         raise InvalidCommand(f"{where}{key} is required: a non-empty text")
+    problem = limits.text_problem(value, limits.text_limit(key))  # DOMAIN.md §5
+    if problem is not None:
+        raise InvalidCommand(f"{where}{key} {problem}")
     return value
 
 
@@ -123,9 +132,8 @@ def _quantity(value: object, what: str) -> Decimal:
 
 
 def _decimal_places(amount: Decimal) -> int:
-    """Significant decimals: "2.50000" has one."""
-    exponent = amount.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
+    """Significant decimals: "2.50000" has one (counted without rounding to a context)."""
+    return limits.decimal_places(amount)
 
 
 def _amount(value: object, what: str) -> Decimal:
@@ -134,7 +142,8 @@ def _amount(value: object, what: str) -> Decimal:
     except NotADecimal as exc:
         raise InvalidCommand(str(exc)) from None
     # Cents only: an amount the invoice would have to round is not the amount the user gave.
-    if abs(amount) > MAX_MONEY or round_money(amount) != amount:
+    # copy_abs and the order of the tests: no context arithmetic on a value beyond the range
+    if amount.copy_abs() > MAX_MONEY or limits.decimal_places(amount) > 2:
         raise InvalidCommand(f"{what} must be an amount of at most {MAX_MONEY} with at most 2 decimals, "
                              f"got {value!r}")
     return amount

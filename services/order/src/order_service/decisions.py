@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from q2c_contracts import refusals
+from q2c_contracts import limits, refusals
 from q2c_contracts.decimals import money, quantity
 from q2c_contracts.order import InvoicingLine
 from q2c_contracts.quote import QuotationSnapshot
@@ -48,10 +48,28 @@ def new_order(number: str, origin: str, data: dict[str, Any], features: Features
     lines = data.get("lines") or []
     if not isinstance(lines, list):
         raise InvalidCommand("data.lines must be a list of lines")
+    too_many = limits.lines_problem(len(lines))
+    if too_many:
+        raise InvalidCommand(f"data.lines {too_many}")
     for n, line_data in enumerate(lines, start=1):
         if not isinstance(line_data, dict):
             raise InvalidCommand(f"data.lines[{n}] must be an object")
-        order = add_line(order, {"sequence_number": n, **line_data}, features, copy_from)
+        order = _add_line(order, {"sequence_number": n, **line_data}, features, copy_from)
+    return within_totals(order)
+
+
+def within_totals(order: Order) -> Order:
+    """Every line amount and the order total are money SCM can hold (DOMAIN.md §5): lines
+    within the limits may still multiply beyond them."""
+    amounts = [(line.sequence, line.amount) for line in order.lines]
+    for sequence, amount in amounts:
+        if amount.copy_abs() > limits.MONEY_LIMIT:
+            raise InvalidCommand(f"line {sequence}: the line amount quantity × (unit_price − "
+                                 f"line_discount_amount) + total_charges_amount must be within "
+                                 f"±{limits.MONEY_LIMIT:,}, got {money(amount)}")
+    total = sum((amount for _, amount in amounts), ZERO)
+    if total.copy_abs() > limits.MONEY_LIMIT:
+        raise InvalidCommand(f"the order total must be within ±{limits.MONEY_LIMIT:,}, got {money(total)}")
     return order
 
 
@@ -120,11 +138,18 @@ def update_header(order: Order, data: dict[str, Any]) -> Order:
 
 def add_line(order: Order, data: dict[str, Any], features: Features,
              quotation: QuotationSnapshot | None = None) -> Order:
+    return within_totals(_add_line(order, data, features, quotation))
+
+
+def _add_line(order: Order, data: dict[str, Any], features: Features,
+              quotation: QuotationSnapshot | None = None) -> Order:
     """`quotation` is given for a Sales line of an order made from a quotation while
     CopyQuotationDataToSalesOrders is on: its line of the same number gives site and warehouse."""
     sequence = sequence_number(data)
     if order.line(sequence):
         raise InvalidCommand(f"line {sequence} already exists on sales order {order.number}")
+    if len(order.lines) >= limits.MAX_LINES:
+        raise InvalidCommand(f"sales order {order.number} has {limits.MAX_LINES:,} lines, the most a document holds")
     site, warehouse = features.default_site, features.default_warehouse
     source = next((q for q in quotation.lines if q.LINECREATIONSEQUENCENUMBER == sequence), None) \
         if quotation else None
@@ -163,7 +188,7 @@ def update_line(order: Order, data: dict[str, Any]) -> Order:
     # invoices no longer add up to its LINEAMOUNT (DOMAIN.md §8).
     if current.invoiced > 0 and _pricing(line) != _pricing(current):
         raise InvalidCommand(f"line {sequence} is partly invoiced: its {', '.join(PRICING_FIELDS)} cannot change")
-    return replace(order, lines=tuple(line if x.sequence == sequence else x for x in order.lines))
+    return within_totals(replace(order, lines=tuple(line if x.sequence == sequence else x for x in order.lines)))
 
 
 def delete_line(order: Order, data: dict[str, Any]) -> Order:

@@ -154,6 +154,8 @@ def line_status(order: Order, line: Line) -> str:
 
 def snapshot(order: Order) -> OrderSnapshot:
     """The order in the SCM data-entity names of CONTRACT.md §5.1."""
+    # Why the ignore[arg-type] below: the domain keeps origin and statuses as str its own rules
+    # narrow; pydantic checks each against the contract's Literal at build time.
     return OrderSnapshot(
         SALESORDERNUMBER=order.number,
         SALESORDERORIGIN=order.origin,  # type: ignore[arg-type]

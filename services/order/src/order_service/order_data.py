@@ -4,14 +4,15 @@ and sequence numbers, each failure an `InvalidCommand` whose text names the fiel
 from decimal import Decimal
 from typing import Any
 
+from q2c_contracts import limits
 from q2c_contracts.decimals import NotADecimal, parse_decimal
 
 from .domain import InvalidCommand
 
-MONEY_LIMIT = Decimal("922337203685477")
-QUANTITY_LIMIT = Decimal("1000000000")
+MONEY_LIMIT = limits.MONEY_LIMIT
+QUANTITY_LIMIT = limits.QUANTITY_LIMIT
 TEXT_LIMITS = {"name": 300}  # every other text column holds 100 characters (DOMAIN.md §5)
-DEFAULT_TEXT_LIMIT = 100
+DEFAULT_TEXT_LIMIT = limits.DEFAULT_TEXT_LIMIT
 
 
 def required_text(data: dict[str, Any], key: str) -> str:
@@ -46,7 +47,7 @@ def sequence_number(data: dict[str, Any], where: str = "data") -> int:
 
 def money_value(value: object, what: str) -> Decimal:
     amount = _decimal(value, what)
-    if abs(amount) > MONEY_LIMIT or _decimals(amount) > 4:
+    if amount.copy_abs() > MONEY_LIMIT or _decimals(amount) > 4:
         raise InvalidCommand(f"{what} must be within ±{MONEY_LIMIT} with at most 4 decimals, got {value!r}")
     return amount
 
@@ -77,7 +78,10 @@ def quantity_lines(data: dict[str, Any]) -> list[tuple[int, Decimal]]:
     lines = data.get("lines")
     if not isinstance(lines, list) or not lines:
         raise InvalidCommand("data.lines must be a non-empty list of {sequence_number, quantity}")
-    result = []
+    too_many = limits.lines_problem(len(lines))
+    if too_many:
+        raise InvalidCommand(f"data.lines {too_many}")
+    result: list[tuple[int, Decimal]] = []
     for n, entry in enumerate(lines, start=1):
         if not isinstance(entry, dict):
             raise InvalidCommand(f"data.lines[{n}] must be an object")

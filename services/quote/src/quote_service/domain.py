@@ -6,10 +6,10 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from q2c_contracts import refusals
+from q2c_contracts import limits, refusals
 from q2c_contracts.quote import JournalRef, QuotationLineSnapshot, QuotationSnapshot
 
-from .money import NotADecimal, line_amount, money, parse_decimal, quantity
+from .money import line_amount, money, quantity
 
 SCM = "SCM"
 SALES = "Dynamics365Sales"
@@ -128,6 +128,10 @@ def format_number(prefix: str, value: int) -> str:
 
 
 def new_quotation(number: str, issuer: str, data: dict[str, Any], features: Features) -> Quotation:
+    if not isinstance(number, str) or not number.strip():  # the service checks it too; the domain does not trust it
+        raise InvalidCommand("data.quotation_number must be a non-empty text")
+    if len(number) > limits.DEFAULT_TEXT_LIMIT:
+        raise InvalidCommand(f"data.quotation_number {limits.text_problem(number, limits.DEFAULT_TEXT_LIMIT)}")
     customer = _required_text(data, "customer_account")
     currency = _required_text(data, "currency")
     origin, ownership = origin_and_ownership(issuer, features)
@@ -139,12 +143,15 @@ def new_quotation(number: str, issuer: str, data: dict[str, Any], features: Feat
         lines = []
     if not isinstance(lines, list):
         raise InvalidCommand("data.lines must be a list of lines")
+    too_many = limits.lines_problem(len(lines))
+    if too_many:
+        raise InvalidCommand(f"data.lines {too_many}")
     for n, line_data in enumerate(lines, start=1):
         if not isinstance(line_data, dict):
             raise InvalidCommand(f"data.lines[{n}] must be an object")
         line_data = {"sequence_number": n, **line_data}
-        quote = add_line(quote, line_data, features)
-    return quote
+        quote = _add_line(quote, line_data, features)
+    return _within_totals(quote)
 
 
 # --- data edits -------------------------------------------------------------------------
@@ -171,7 +178,7 @@ def edit_refusal(quote: Quotation, issuer: str, features: Features) -> tuple[str
 def update_header(quote: Quotation, data: dict[str, Any]) -> Quotation:
     fields = {"name": "name", "customer_account": "customer", "currency": "currency",
               "requested_shipping_date": "requested_shipping_date"}
-    changes = {}
+    changes: dict[str, Any] = {}
     for key, attr in fields.items():
         if key in data:
             changes[attr] = _optional_text(data, key) if attr in ("name", "requested_shipping_date") \
@@ -182,9 +189,15 @@ def update_header(quote: Quotation, data: dict[str, Any]) -> Quotation:
 
 
 def add_line(quote: Quotation, data: dict[str, Any], features: Features) -> Quotation:
+    return _within_totals(_add_line(quote, data, features))
+
+
+def _add_line(quote: Quotation, data: dict[str, Any], features: Features) -> Quotation:
     sequence = _sequence(data)
     if quote.line(sequence):
         raise InvalidCommand(f"line {sequence} already exists on quotation {quote.number}")
+    if len(quote.lines) >= limits.MAX_LINES:
+        raise InvalidCommand(f"quotation {quote.number} has {limits.MAX_LINES:,} lines, the most a document holds")
     line = _line_from(data, sequence, None, features)
     return replace(quote, lines=tuple(sorted((*quote.lines, line), key=lambda x: x.sequence)))
 
@@ -198,7 +211,7 @@ def update_line(quote: Quotation, data: dict[str, Any], features: Features) -> Q
         raise InvalidCommand("data names nothing to update on the line: give any of product_number, quantity, "
                              "unit_price, line_discount_amount, site, warehouse")
     line = _line_from(data, sequence, current, features)
-    return replace(quote, lines=tuple(line if x.sequence == sequence else x for x in quote.lines))
+    return _within_totals(replace(quote, lines=tuple(line if x.sequence == sequence else x for x in quote.lines)))
 
 
 def delete_line(quote: Quotation, data: dict[str, Any]) -> Quotation:
@@ -208,16 +221,32 @@ def delete_line(quote: Quotation, data: dict[str, Any]) -> Quotation:
     return replace(quote, lines=tuple(x for x in quote.lines if x.sequence != sequence))
 
 
+def _within_totals(quote: Quotation) -> Quotation:
+    """Every line amount and the quotation's total are money SCM can hold (DOMAIN.md §5):
+    lines within the limits may still multiply beyond them."""
+    amounts = [(line.sequence, line.amount) for line in quote.lines]
+    for sequence, amount in amounts:
+        if amount.copy_abs() > limits.MONEY_LIMIT:
+            raise InvalidCommand(f"line {sequence}: the line amount quantity × (unit_price − "
+                                 f"line_discount_amount) + total_charges_amount must be within "
+                                 f"±{limits.MONEY_LIMIT:,}, got {money(amount)}")
+    total = sum((amount for _, amount in amounts), Decimal("0"))
+    if total.copy_abs() > limits.MONEY_LIMIT:
+        raise InvalidCommand(f"the quotation total must be within ±{limits.MONEY_LIMIT:,}, got {money(total)}")
+    return quote
+
+
 def _line_from(data: dict[str, Any], sequence: int, current: Line | None, features: Features) -> Line:
-    def decimal(key: str, default: Decimal | None) -> Decimal:
+    def decimal(key: str, default: Decimal | None, kind: str = "money") -> Decimal:
         if key not in data or data[key] is None:
             if default is None:
                 raise InvalidCommand(f"data.{key} is required")
             return default
-        try:
-            return parse_decimal(data[key], f"data.{key}")
-        except NotADecimal as exc:
-            raise InvalidCommand(str(exc)) from None
+        value = data[key]
+        problem = limits.quantity_problem(value) if kind == "quantity" else limits.money_problem(value)
+        if problem is not None:
+            raise InvalidCommand(f"data.{key} {problem}")
+        return Decimal(str(value).strip())
 
     def text(key: str, default: str | None) -> str:
         value = data.get(key)
@@ -227,11 +256,9 @@ def _line_from(data: dict[str, Any], sequence: int, current: Line | None, featur
             return default
         if not isinstance(value, str) or not value.strip():
             raise InvalidCommand(f"data.{key} must be a non-empty text")
-        return value
+        return _within_limit(key, value)
 
-    quantity_ = decimal("quantity", current.quantity if current else None)
-    if quantity_ <= 0:
-        raise InvalidCommand("data.quantity must be greater than zero")
+    quantity_ = decimal("quantity", current.quantity if current else None, "quantity")
     price = decimal("unit_price", current.unit_price if current else None)
     if price < 0:
         raise InvalidCommand("data.unit_price must not be negative")
@@ -260,13 +287,21 @@ def _required_text(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
         raise InvalidCommand(f"data.{key} is required: a non-empty text")
-    return value
+    return _within_limit(key, value)
 
 
 def _optional_text(data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
         raise InvalidCommand(f"data.{key} must be a text")
+    return value if value is None else _within_limit(key, value)
+
+
+def _within_limit(key: str, value: str) -> str:
+    """DOMAIN.md §5: `name` holds 300 characters, every other text 100."""
+    problem = limits.text_problem(value, limits.text_limit(key))
+    if problem is not None:
+        raise InvalidCommand(f"data.{key} {problem}")
     return value
 
 
@@ -330,6 +365,8 @@ def with_journal(quote: Quotation, number: str, journal_type: str) -> Quotation:
 
 def snapshot(quote: Quotation) -> QuotationSnapshot:
     """The quotation in the SCM data-entity names of CONTRACT.md §5."""
+    # Why the ignore[arg-type] below: the domain keeps status, origin, ownership and journal type as
+    # str its own rules narrow; pydantic checks each against the contract's Literal at build time.
     return QuotationSnapshot(
         SALESQUOTATIONNUMBER=quote.number,
         SALESQUOTATIONSTATUS=quote.status,  # type: ignore[arg-type]

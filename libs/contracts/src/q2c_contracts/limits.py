@@ -1,0 +1,100 @@
+"""What SCM can hold (DOMAIN.md §5, docs/domain-limits.md): the range and scale of money and
+quantities, the length of texts and the number of lines of a document. Every edge checks
+these, and every domain checks them again (defence in depth), so a value one service let
+through never makes another raise.
+
+Everything here is context-free: no `Decimal` arithmetic (which rounds to 28 digits and may
+signal) before a value is known to be in range. A problem is returned as a text, the value
+named by the caller: `quantity must be above 0, got "0"`."""
+
+import json
+from decimal import Decimal, InvalidOperation
+
+MONEY_LIMIT = Decimal("922337203685477")  # SCM's AmountMST: a 64-bit integer of 1/10,000
+MONEY_DECIMALS = 4
+QUANTITY_LIMIT = Decimal("1000000000")
+QUANTITY_DECIMALS = 5
+TEXT_LIMITS = {"name": 300, "productid": 100, "description": 300}
+DEFAULT_TEXT_LIMIT = 100  # every other text column
+MAX_LINES = 1000  # lines of one document (quotation, order, invoice)
+SHOWN = 40  # characters of a bad value quoted back in a text
+
+
+def shown(value: object) -> str:
+    """A value as JSON, cut short: a 900,000-character text is not sent back whole."""
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, Decimal) else f'"{value}"'
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}…"
+
+
+def decimal_places(amount: Decimal) -> int:
+    """Significant decimals ("2.50000" has one), without rounding to a context."""
+    _, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int) or not any(digits):
+        return 0
+    trailing = 0
+    for digit in reversed(digits):
+        if digit != 0:
+            break
+        trailing += 1
+    return max(0, -(exponent + trailing))
+
+
+def parse(value: object) -> Decimal | None:
+    """A decimal from a JSON string (an int is taken too); None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    try:
+        return Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _number_problem(value: object) -> tuple[Decimal | None, str | None]:
+    amount = parse(value)
+    if amount is None:
+        return None, f"must be a decimal string such as \"10.00\", got {shown(value)}"
+    if not amount.is_finite():
+        return None, f"must be a finite decimal, got {shown(value)}"
+    return amount, None
+
+
+def money_problem(value: object) -> str | None:
+    """Why `value` is no amount SCM can hold, or None."""
+    amount, problem = _number_problem(value)
+    if amount is None:
+        return problem
+    if amount.copy_abs() > MONEY_LIMIT:
+        return f"must be within ±{MONEY_LIMIT:,}, got {shown(value)}"
+    if decimal_places(amount) > MONEY_DECIMALS:
+        return f"must have at most {MONEY_DECIMALS} decimals, got {shown(value)}"
+    return None
+
+
+def quantity_problem(value: object) -> str | None:
+    """Why `value` is no quantity SCM can hold, or None."""
+    amount, problem = _number_problem(value)
+    if amount is None:
+        return problem
+    if amount <= 0:
+        return f"must be above 0, got {shown(value)}"
+    if amount > QUANTITY_LIMIT:
+        return f"must be at most {QUANTITY_LIMIT:,}, got {shown(value)}"
+    if decimal_places(amount) > QUANTITY_DECIMALS:
+        return f"must have at most {QUANTITY_DECIMALS} decimals, got {shown(value)}"
+    return None
+
+
+def text_limit(column: str) -> int:
+    return TEXT_LIMITS.get(column, DEFAULT_TEXT_LIMIT)
+
+
+def text_problem(value: str, limit: int) -> str | None:
+    if len(value) > limit:
+        return f"must be at most {limit:,} characters, got {len(value):,}"
+    return None
+
+
+def lines_problem(count: int) -> str | None:
+    if count > MAX_LINES:
+        return f"must hold at most {MAX_LINES:,} lines, got {count:,}"
+    return None
