@@ -161,8 +161,59 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(servic
     await probe.wait_for(service.outbound)
     assert letter.headers["error.code"] == "handler.failed"
     assert "ping 7 cannot be handled" in letter.headers["error.text"]
-    # Each attempt was rolled back whole; the inbox did not keep the failed message id.
+    # Each attempt was rolled back whole; the inbox keeps the message id: dead-lettered
+    # counts as handled, so a replay does not dead-letter it again.
     assert await service.effects("x") == 0
     assert await service.pool.fetchval(
-        "SELECT count(*) FROM inbox WHERE consumer = $1 AND message_id = 'x'", service.name) == 0
+        "SELECT count(*) FROM inbox WHERE consumer = $1 AND message_id = 'x'", service.name) == 1
     assert await service.effects("y") == 1
+
+
+async def _rewind(service: ServiceUnderTest, bootstrap: str) -> None:
+    """Stop the service, reset its group's offset to 0 (a replay of everything), start it."""
+    await service.runtime.app.stop()
+    rewinder = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=service.name, enable_auto_commit=False)
+    await rewinder.start()
+    tp = TopicPartition(service.inbound, 0)
+    rewinder.assign([tp])
+    await rewinder.commit({tp: 0})
+    await rewinder.stop()
+    await service.runtime.app.start()
+
+
+async def test_a_replay_from_offset_zero_adds_nothing_to_any_topic(service: ServiceUnderTest, probe_factory,
+                                                                   bootstrap: str) -> None:
+    dlq = dead_letter_topic(service.inbound)
+    probe = await probe_factory(service.outbound, dlq)
+    # Given handled messages, poison messages (no message id) and one that crashes the handler
+    await probe.publish(service.inbound, "doc-7", {"message_id": "a", "n": 1})
+    await probe.publish(service.inbound, "doc-7", b"not json")
+    await probe.publish(service.inbound, "doc-7", {"message_id": "b", "n": "many"})
+    await probe.publish(service.inbound, "doc-7", {"message_id": "c", "n": 3, "explode": True})
+    await probe.publish(service.inbound, "doc-7", {"message_id": "d", "n": 4})
+    await probe.wait_for(dlq, count=3)
+    await probe.wait_for(service.outbound, count=2)
+    inbox_before = await service.pool.fetch("SELECT message_id FROM inbox ORDER BY message_id")
+    # When the group is reset to offset 0 and everything is read again
+    await _rewind(service, bootstrap)
+    await probe.settle(3.0)
+    # Then no topic gets a record, dead-letter queue included, and the database is unchanged
+    assert len(probe.matching(dlq)) == 3
+    assert len(probe.matching(service.outbound)) == 2
+    assert await service.pool.fetch("SELECT message_id FROM inbox ORDER BY message_id") == inbox_before
+    assert [await service.effects(m) for m in "abcd"] == [1, 0, 0, 1]
+
+
+async def test_a_batch_of_many_records_keeps_order_and_skips_only_the_bad_one(service: ServiceUnderTest,
+                                                                              probe_factory) -> None:
+    dlq = dead_letter_topic(service.inbound)
+    probe = await probe_factory(service.outbound, dlq)
+    # Given many records on one partition at once (they arrive in batches), one of which fails
+    messages = [{"message_id": f"k-{n}", "n": n, "explode": n == 77} for n in range(300)]
+    await probe.publish_many([(service.inbound, "doc-k", m) for m in messages])
+    await probe.wait_for(service.outbound, count=299, timeout=60)
+    [letter] = await probe.wait_for(dlq)
+    assert letter.headers["error.code"] == "handler.failed"
+    # Then every other record was handled once, in offset order
+    rows = await service.pool.fetch("SELECT n FROM effect ORDER BY id")
+    assert [r["n"] for r in rows] == [n for n in range(300) if n != 77]

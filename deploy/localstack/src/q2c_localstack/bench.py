@@ -7,17 +7,25 @@
    orders/s end to end and p50/p99 of each step.
 4. Feature-state, end to end through the running stack: commands published to
    `scm.feature.commands` → results read from `scm.command.results`: throughput and latency.
-5. Resident memory of each process of the stack after the runs.
+5. Sales quote lifecycles (issue 8), closed loop at several concurrencies, through the
+   contract topics only: create, 3 lines, activate, win, each step waiting for the Sales write
+   that answers it; lifecycles/s and p50/p99 per step. In the same run, the bound: a raw
+   consume → transaction (inbox + outbox rows) → relay → publish (acks=all, idempotent) →
+   offset commit chain, batched per partition, with the same libraries; and the ratio.
+6. Resident memory of each process of the stack after the runs.
 """
 
 import asyncio
+import json
 import math
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from q2c_messaging.catalog import parse_catalog
@@ -54,6 +62,12 @@ async def _bench(config: StackConfig) -> None:
     await _bench_quote_lifecycle(config)
     await _bench_order_to_invoice(config)
     await _bench_feature_commands(config)
+    peak = await _bench_lifecycles(config)
+    bound = await _bench_bound(config)
+    per_lifecycle = LIFECYCLE_RECORDS
+    print(f"\nsame-run bound: {bound:,.0f} hops/s ÷ {per_lifecycle} records per lifecycle = "
+          f"{bound / per_lifecycle:,.1f} lifecycles/s; q2c peak {peak:,.1f} lifecycles/s = "
+          f"{peak / (bound / per_lifecycle):.1%} of the bound")
     _report_memory(config)
 
 
@@ -264,3 +278,214 @@ def _postmaster_pid(config: StackConfig) -> int | None:
         return int(pid_file.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
+
+
+# --- Sales quote lifecycles (issue 8) ------------------------------------------------------------
+
+LIFECYCLE_CONCURRENCY = (1, 8, 32)
+LIFECYCLE_SECONDS = 20.0  # per concurrency level
+LIFECYCLE_RECORDS = 40  # records one lifecycle puts on Kafka (issue 8, counted from end offsets)
+LIFECYCLE_STEPS = ["create", "line 1", "line 2", "line 3", "activate", "win"]
+STATUS_CREATED, STATUS_SENT, STATUS_CONFIRMED = 192350000, 192350001, 192350002
+
+
+class _SalesClient:
+    """A Sales system that speaks only the contract: publishes row changes, and resolves a
+    waiter when the write it waits for arrives (records are decoded once, routed by key)."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._bootstrap = bootstrap
+        self._waiters: dict[str, list[tuple[Any, asyncio.Future[None]]]] = {}
+        self._producer = make_producer(bootstrap, "bench-sales")
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> "_SalesClient":
+        await self._producer.start()
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        await self._consumer.start()
+        topics = ["dataverse.quote.writes", "dataverse.quotedetail.writes", "dataverse.notifications"]
+        await self._consumer._client.force_metadata_update()  # noqa: SLF001 - as TopicProbe does
+        partitions = [TopicPartition(t, p) for t in topics for p in self._consumer.partitions_for_topic(t) or ()]
+        self._consumer.assign(partitions)
+        await self._consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            await self._consumer.position(tp)
+        self._task = asyncio.create_task(self._pump())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._consumer:
+            await self._consumer.stop()
+        await self._producer.stop()
+
+    async def _pump(self) -> None:
+        assert self._consumer
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=100)
+            for records in batches.values():
+                for record in records:
+                    key = record.key.decode() if record.key else ""
+                    waiters = self._waiters.get(key)
+                    if not waiters:
+                        continue
+                    value = json.loads(record.value)
+                    if record.topic == "dataverse.notifications":
+                        for _, future in waiters:
+                            if not future.done():
+                                future.set_exception(RuntimeError(f"refused: {value}"))
+                        continue
+                    for predicate, future in list(waiters):
+                        if not future.done() and predicate(value):
+                            future.set_result(None)
+                            waiters.remove((predicate, future))
+
+    async def step(self, table: str, key: str, wait_key: str, record: dict[str, Any],
+                   operation: str, predicate: Any) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(wait_key, []).append((predicate, future))
+        change = {"message_id": str(uuid4()), "table": table, "operation": operation, "occurred_at": _now(),
+                  "user": "bench", "record": record}
+        await self._producer.send_and_wait(f"dataverse.{table}.changes", json.dumps(change).encode(),
+                                           key=record[f"{table}id"].encode())
+        try:
+            await asyncio.wait_for(future, 30)
+        finally:
+            waiters = self._waiters.get(wait_key, [])
+            if (predicate, future) in waiters:
+                waiters.remove((predicate, future))
+            if not waiters:
+                self._waiters.pop(wait_key, None)
+
+    async def lifecycle(self, latencies: dict[str, list[float]]) -> None:
+        number = f"B-{uuid4().hex[:10]}"
+        quote_id = str(uuid4())
+
+        def status(value: int) -> Any:
+            return lambda w: w["record"].get("msdyn_salesquotationstatus") == value
+
+        async def timed(name: str, *args: Any) -> None:
+            started = time.perf_counter()
+            await self.step(*args)
+            latencies[name].append((time.perf_counter() - started) * 1000)
+
+        await timed("create", "quote", quote_id, number, {
+            "quoteid": quote_id, "msdyn_quotenumber": number, "name": "Bench PCs", "customerid": "US-001",
+            "transactioncurrencyid": "USD", "statecode": 0, "statuscode": 1, "revisionnumber": 0},
+            "create", status(STATUS_CREATED))
+        for sequence in (1, 2, 3):
+            line_id = str(uuid4())
+            await timed(f"line {sequence}", "quotedetail", line_id, f"{number}/{sequence}", {
+                "quotedetailid": line_id, "quoteid": quote_id, "msdyn_quotenumber": number,
+                "sequencenumber": sequence, "productid": "PC-1", "quantity": "3", "priceperunit": "500.00",
+                "manualdiscountamount": "10.00", "msdyn_shippingsite": "1", "msdyn_shippingwarehouse": "11"},
+                "create", lambda w: True)
+        update = {"quoteid": quote_id, "msdyn_quotenumber": number}
+        await timed("activate", "quote", quote_id, number, {**update, "statecode": 1, "statuscode": 2},
+                    "update", status(STATUS_SENT))
+        await timed("win", "quote", quote_id, number, {**update, "statecode": 2, "statuscode": 4},
+                    "update", status(STATUS_CONFIRMED))
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+async def _bench_lifecycles(config: StackConfig) -> float:
+    """Closed loop: C Sales users, each running lifecycles one after the other for
+    LIFECYCLE_SECONDS. Returns the peak lifecycles/s."""
+    print(f"\nSales quote lifecycles (create, 3 lines, activate, win; each step waits for its Sales write), "
+          f"{LIFECYCLE_SECONDS:.0f} s per concurrency:")
+    peak = 0.0
+    async with _SalesClient(config.kafka_bootstrap) as sales:
+        await sales.lifecycle({step: [] for step in LIFECYCLE_STEPS})  # warm-up
+        for concurrency in LIFECYCLE_CONCURRENCY:
+            latencies: dict[str, list[float]] = {step: [] for step in LIFECYCLE_STEPS}
+            started = time.perf_counter()
+            done, failed = await _closed_loop(sales, concurrency, latencies, started + LIFECYCLE_SECONDS)
+            rate = done / (time.perf_counter() - started)
+            peak = max(peak, rate)
+            steps = "  ".join(f"{name} {_percentile(v, 0.5):.0f}/{_percentile(v, 0.99):.0f}"
+                              for name, v in latencies.items() if v)
+            print(f"  C={concurrency:<3} {rate:6.1f} lifecycles/s ({done} done, {failed} failed); "
+                  f"p50/p99 ms per step: {steps}")
+    return peak
+
+
+async def _closed_loop(sales: _SalesClient, concurrency: int, latencies: dict[str, list[float]],
+                       deadline: float) -> tuple[int, int]:
+    done = failed = 0
+
+    async def user() -> None:
+        nonlocal done, failed
+        while time.perf_counter() < deadline:
+            try:
+                await sales.lifecycle(latencies)
+                done += 1
+            except (TimeoutError, RuntimeError):
+                failed += 1
+
+    await asyncio.gather(*(user() for _ in range(concurrency)))
+    return done, failed
+
+
+async def _bench_bound(config: StackConfig, hops: int = 20_000, partitions: int = 6) -> float:
+    """The fastest this machine's Kafka and PostgreSQL carry `hops` records through the
+    recipe's chain, batched: consume a poll (up to 500 records), one transaction per
+    partition inserting inbox and outbox rows, the relay's read-and-delete of those rows,
+    publish with acks=all on the idempotent producer, then one offset commit. Hops/s."""
+    source, target = f"bench.bound.in.{uuid4().hex[:8]}", f"bench.bound.out.{uuid4().hex[:8]}"
+    database = f"q2c_bound_{uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka_bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(source, partitions, 1), NewTopic(target, partitions, 1)])
+    db_admin = await asyncpg.connect(postgres.admin_dsn(config))
+    await db_admin.execute(f'CREATE DATABASE "{database}"')
+    pool = await create_pool(postgres.admin_dsn(config, database))
+    producer = make_producer(config.kafka_bootstrap, "bench-bound")
+    await producer.start()
+    consumer = AIOKafkaConsumer(source, bootstrap_servers=config.kafka_bootstrap, group_id=f"bound-{uuid4().hex[:6]}",
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    try:
+        await apply_migrations(pool, load_migrations("messaging", MESSAGING_MIGRATIONS))
+        payload = json.dumps({"message_id": "x", "type": "bench.hop", "payload": {"n": 1}}).encode()
+        sends = [await producer.send(source, payload, key=f"k-{n % 1000}".encode()) for n in range(hops)]
+        await asyncio.gather(*sends)
+        await consumer.start()
+
+        async def one_partition(records: list[Any]) -> None:
+            async with pool.acquire() as conn:
+                async with conn.transaction():
+                    await conn.execute("INSERT INTO inbox (consumer, message_id) SELECT 'bound', unnest($1::text[]) "
+                                       "ON CONFLICT DO NOTHING", [f"{r.partition}/{r.offset}" for r in records])
+                    await conn.execute("INSERT INTO outbox (topic, key, value) SELECT $1, unnest($2::text[]), "
+                                       "unnest($3::bytea[])", target, [r.key.decode() for r in records],
+                                       [r.value for r in records])
+                async with conn.transaction():  # the relay
+                    rows = await conn.fetch("SELECT id, key, value FROM outbox ORDER BY id LIMIT 500")
+                    deliveries = [await producer.send(target, row["value"], key=row["key"].encode()) for row in rows]
+                    await asyncio.gather(*deliveries)
+                    await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+
+        started = time.perf_counter()
+        carried = 0
+        while carried < hops:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+            await asyncio.gather(*(one_partition(records) for records in batches.values()))
+            await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+            carried += sum(len(records) for records in batches.values())
+        elapsed = time.perf_counter() - started
+        print(f"\nbound: {hops} hops (consume → inbox+outbox transaction → relay → publish acks=all → "
+              f"offset commit), batches of ≤500, {partitions} partitions: {hops / elapsed:,.0f} hops/s")
+        return hops / elapsed
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        await pool.close()
+        await db_admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+        await db_admin.close()
+        await admin.delete_topics([source, target])
+        await admin.close()

@@ -148,17 +148,15 @@ class MessageProcessor(Generic[M]):
     async def _process(self, source: SourceRecord) -> str:
         bind_message_context(topic=source.topic, partition=source.partition, offset=source.offset,
                              key=source.key.decode("utf-8", "replace") if source.key else None)
+        position = inbox.position_key(source.topic, source.partition, source.offset)
         try:
             message = self.route.parse(decode_object(source.value))
         except NotAJsonObject as exc:
-            await self.dead_letters.send(source, dl.NOT_JSON, str(exc))
-            return "dead-lettered"
+            return await self._dead_letter_once(source, position, dl.NOT_JSON, str(exc))
         except ValidationError as exc:
-            await self.dead_letters.send(source, dl.INVALID, describe_validation_error(exc))
-            return "dead-lettered"
+            return await self._dead_letter_once(source, position, dl.INVALID, describe_validation_error(exc))
         except ContractViolation as exc:
-            await self.dead_letters.send(source, dl.INVALID, str(exc))
-            return "dead-lettered"
+            return await self._dead_letter_once(source, position, dl.INVALID, str(exc))
 
         message_id = self.route.message_id(message)
         # A flow keeps one correlation id across services: from the message, else from the
@@ -175,10 +173,23 @@ class MessageProcessor(Generic[M]):
             except Exception as exc:
                 log.exception("message.handler_failed", attempt=attempt)
                 if attempt == self.attempts:
-                    await self.dead_letters.send(source, dl.HANDLER_FAILED, f"{type(exc).__name__}: {exc}")
-                    return "dead-lettered"
+                    return await self._dead_letter_once(source, message_id, dl.HANDLER_FAILED,
+                                                        f"{type(exc).__name__}: {exc}")
                 await asyncio.sleep(0.1 * attempt)
         raise AssertionError("unreachable")
+
+    async def _dead_letter_once(self, source: SourceRecord, inbox_key: str, code: str, text: str) -> str:
+        """Dead-letter a record, and count it as handled: the inbox row is written once Kafka has
+        the dead letter (a crash in between sends it again: at least once), so a replay of the
+        topic from an earlier offset adds nothing to the DLQ."""
+        async with self.pool.acquire() as conn:
+            if await inbox.seen(conn, self.service, inbox_key):
+                log.info("message.duplicate", dead_lettered_before=True)
+                return "duplicate"
+        await self.dead_letters.send(source, code, text)
+        async with self.pool.acquire() as conn:
+            await inbox.claim(conn, self.service, inbox_key)
+        return "dead-lettered"
 
     async def _handle_once(
         self, message: M, message_id: str, correlation_id: str, source: SourceRecord

@@ -1,5 +1,7 @@
 """The inbox: the first statement of every handling transaction. A message id a consumer
-group has already handled ends the handling there, so redelivery changes nothing."""
+group has already handled ends the handling there, so redelivery changes nothing. A record
+that was dead-lettered counts as handled: its message id (or its position, when it has no
+id) is in the inbox too, so a replay from an earlier offset dead-letters nothing again."""
 
 from q2c_persistence import Connection
 
@@ -11,3 +13,13 @@ async def claim(conn: Connection, consumer: str, message_id: str) -> bool:
         consumer, message_id,
     )
     return status == "INSERT 0 1"
+
+
+async def seen(conn: Connection, consumer: str, message_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM inbox WHERE consumer = $1 AND message_id = $2",
+                                    consumer, message_id))
+
+
+def position_key(topic: str, partition: int, offset: int) -> str:
+    """The inbox key of a record that carries no message id we can read (not JSON, no id)."""
+    return f"record:{topic}/{partition}/{offset}"
