@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from dual_write_adapter import dataverse
+from dual_write_adapter.tablemap import TableMap, load_maps
 from q2c_localstack import contract
 from q2c_localstack.config import DEPLOY
 from q2c_messaging.catalog import load_catalog
@@ -81,3 +83,44 @@ def test_a_breaking_change_is_released_as_a_new_version(schemas: Path) -> None:
         contract.release(CATALOG, "v2")
     with pytest.raises(contract.ContractError, match="looks like"):
         contract.release(CATALOG, "three")
+
+
+def _edited_maps(name: str, **update: object) -> dict[str, TableMap]:
+    maps = load_maps()
+    maps[name] = maps[name].model_copy(update=update)
+    return maps
+
+
+def _breaking_against_release(maps: dict[str, TableMap]) -> set[tuple[str, str, str]]:
+    released = contract.read_snapshot(contract.SCHEMAS / contract.latest_version())
+    return {(c.topic, c.path, c.kind) for c in contract.breaking(contract.compare(released,
+                                                                                  contract.generate(CATALOG, maps)))}
+
+
+def test_the_gate_sees_an_option_value_removed_from_a_table_map() -> None:
+    """The record columns are in the released schemas: a processing status the order map no
+    longer knows breaks the Sales connector (writes) and Sales (changes)."""
+    header = load_maps()["sales-order-header"]
+    statuses = {k: v for k, v in header.value_maps["processing-status"].items() if k != "partiallydelivered"}
+    maps = _edited_maps("sales-order-header", value_maps={**header.value_maps, "processing-status": statuses})
+    assert _breaking_against_release(maps) == {
+        ("dataverse.salesorder.writes", "$.record.msdyn_processingstatus", "removed enum value"),
+        ("dataverse.salesorder.changes", "$.record.msdyn_processingstatus", "removed enum value")}
+
+
+def test_the_gate_sees_a_column_dropped_or_made_conditional_in_a_table_map() -> None:
+    header = load_maps()["sales-order-header"]
+    fields = tuple(f for f in header.fields if f.sales != ("totalamount",))
+    assert _breaking_against_release(_edited_maps("sales-order-header", fields=fields)) == {
+        ("dataverse.salesorder.writes", "$.record.totalamount", "removed or renamed field")}
+    fields = tuple(f.model_copy(update={"when_feature": "PriceMaster"}) if f.sales == ("name",) else f
+                   for f in header.fields)
+    assert _breaking_against_release(_edited_maps("sales-order-header", fields=fields)) == {
+        ("dataverse.salesorder.writes", "$.record.name", "field no longer always present")}
+
+
+def test_the_gate_sees_a_column_changing_type_in_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(dataverse.COLUMN_TYPES["invoice"], "ispricelocked", dataverse.TEXT)
+    assert _breaking_against_release(load_maps()) == {
+        ("dataverse.invoice.writes", "$.record.ispricelocked", "changed type"),
+        ("dataverse.invoice.changes", "$.record.ispricelocked", "changed type")}

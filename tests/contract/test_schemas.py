@@ -99,3 +99,24 @@ def test_docs_and_readme_point_only_inside_the_repository() -> None:
             assert resolved.is_relative_to(REPO) and resolved.exists(), f"{doc.name}: broken or outside link {target}"
         outside = re.search(r"\b(CONTRACT|DOMAIN|STYLE|DUALWRITE-REFERENCE)(\.md\b| §)|\.\./(shared|seeds)", text)
         assert not outside, f"{doc.name} names a document outside the repository: {outside and outside[0]}"
+
+
+def test_the_record_columns_bite() -> None:
+    """A write's record: every always-written column on an upsert, the key alone on a delete,
+    the column types of the adapter's registry and the option values of its table maps."""
+    write = next(e for e in EXAMPLES if e.topic == "dataverse.salesorder.writes").value
+    validator = Draft202012Validator(schema_of("dataverse.salesorder.writes"))
+    assert validator.is_valid(write)
+    record = write["record"]
+    without_total = {k: v for k, v in record.items() if k != "totalamount"}
+    assert not validator.is_valid({**write, "record": without_total})
+    assert validator.is_valid({**write, "operation": "delete", "record": {"msdyn_salesordernumber": "C-SO-1001"}})
+    assert not validator.is_valid({**write, "operation": "delete", "record": {}})
+    assert not validator.is_valid({**write, "record": {**record, "totalamount": 1490}})
+    assert not validator.is_valid({**write, "record": {**record, "msdyn_processingstatus": 192350099}})
+    assert validator.is_valid({**write, "record": {**record, "requestdeliveryby": None, "extra": 1}})
+    change = next(e for e in EXAMPLES if e.topic == "dataverse.quote.changes").value
+    validator = Draft202012Validator(schema_of("dataverse.quote.changes"))
+    assert validator.is_valid({**change, "record": {"quoteid": "q", "msdyn_quotenumber": "C-1", "name": None}})
+    assert not validator.is_valid({**change, "record": {"quoteid": "q", "name": "no alternate key"}})
+    assert not validator.is_valid({**change, "record": {**change["record"], "revisionnumber": "0"}})

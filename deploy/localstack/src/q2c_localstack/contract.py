@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from q2c_contracts.envelope import Envelope
 from q2c_messaging.catalog import TopicCatalog, TopicSpec
 
+from . import records
 from .asyncapi import INTERNAL, _model_for
 from .config import DEPLOY
 
@@ -80,9 +81,14 @@ def _model_schema(model: type[BaseModel], mode: str) -> dict[str, Any]:
     return model.model_json_schema(mode=mode, ref_template="#/$defs/{model}")  # type: ignore[arg-type]
 
 
-def topic_schema(spec: TopicSpec) -> dict[str, Any]:
+DATAVERSE_TOPIC = re.compile(r"dataverse\.(?P<table>\w+)\.(?P<kind>writes|changes)")
+
+
+def topic_schema(spec: TopicSpec, maps: records.Maps | None = None) -> dict[str, Any]:
     """The JSON Schema of one topic's record value. Messages that outside parties send are
-    described as q2c accepts them (validation), those q2c sends as it writes them."""
+    described as q2c accepts them (validation), those q2c sends as it writes them. The `record`
+    of a Dataverse table's writes and changes is described column by column from the adapter's
+    table maps (`maps`, default: the adapter's own; q2c_localstack.records)."""
     mode = "validation" if spec.writers & OUTSIDE else "serialization"
     if spec.name in INTERNAL:
         schema = _model_schema(Envelope, mode)
@@ -96,6 +102,9 @@ def topic_schema(spec: TopicSpec) -> dict[str, Any]:
         if model is None:
             raise ContractError(f"{spec.name}: no message model (deploy/localstack/src/q2c_localstack/asyncapi.py)")
         schema = _model_schema(model, mode)
+        dataverse_topic = DATAVERSE_TOPIC.fullmatch(spec.name)
+        if dataverse_topic:
+            _describe_record(schema, dataverse_topic["table"], dataverse_topic["kind"], maps)  # type: ignore[arg-type]
     if spec.name not in KEYS:
         raise ContractError(f"{spec.name}: no record key named in q2c_localstack.contract.KEYS")
     return {
@@ -110,15 +119,26 @@ def topic_schema(spec: TopicSpec) -> dict[str, Any]:
     }
 
 
-def generate(catalog: TopicCatalog) -> dict[str, dict[str, Any]]:
+def _describe_record(schema: dict[str, Any], table: str, kind: records.Kind, maps: records.Maps | None) -> None:
+    """The per-table `record`; on writes, the columns every upsert carries as the `then` of an
+    `if operation is upsert` (a delete carries the alternate key only)."""
+    record, upsert = records.record_schema(table, kind, maps)
+    schema["properties"]["record"] = record
+    if upsert:
+        schema["if"] = {"properties": {"operation": {"const": "upsert"}}, "required": ["operation"]}
+        schema["then"] = {"properties": {"record": {"required": upsert}}}
+
+
+def generate(catalog: TopicCatalog, maps: records.Maps | None = None) -> dict[str, dict[str, Any]]:
     """Every topic's schema by relative path: `<topic>.json`, internal ones `internal/<topic>.json`.
     Dead-letter topics carry the original value untouched and have no schema of their own."""
     out: dict[str, dict[str, Any]] = {}
+    maps = records.default_maps() if maps is None else maps
     for spec in sorted(catalog, key=lambda s: s.name):
         if spec.dead_letter:
             continue
         path = f"{spec.name}.json" if is_external(spec) else f"internal/{spec.name}.json"
-        out[path] = topic_schema(spec)
+        out[path] = topic_schema(spec, maps)
     return out
 
 
@@ -306,6 +326,7 @@ def _compare_node(topic: str, path: str, a: Mapping[str, Any], root_a: Mapping[s
             yield Change(topic, path, "changed constraint", False, f"{keyword}: {before} -> {after}")
     obj_a, obj_b = _objects(a, root_a), _objects(b, root_b)
     if obj_a is not None and obj_b is not None:
+        yield from _compare_conditional_required(topic, path, obj_a, root_a, obj_b, root_b, sent_by_q2c)
         props_a, props_b = obj_a.get("properties", {}), obj_b.get("properties", {})
         req_a, req_b = set(obj_a.get("required", [])), set(obj_b.get("required", []))
         for name in sorted(props_a.keys() - props_b.keys()):
@@ -326,6 +347,53 @@ def _compare_node(topic: str, path: str, a: Mapping[str, Any], root_a: Mapping[s
     items_a, items_b = _items(a, root_a), _items(b, root_b)
     if items_a is not None and items_b is not None:
         yield from _compare_node(topic, f"{path}[]", items_a, root_a, items_b, root_b, sent_by_q2c, seen)
+
+
+def _conditional_required(obj: Mapping[str, Any]) -> dict[tuple[str, str], set[str]]:
+    """What an `if`/`then` of this object requires of its properties' objects, by (condition,
+    property): `if operation is upsert then record requires these columns`."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for branch in [obj, *obj.get("allOf", [])]:
+        if "if" in branch and "then" in branch:
+            condition = json.dumps(branch["if"], sort_keys=True)
+            for name, sub in branch["then"].get("properties", {}).items():
+                found.setdefault((condition, name), set()).update(sub.get("required", []))
+    return found
+
+
+def _condition(condition: str) -> str:
+    consts = {k: v["const"] for k, v in json.loads(condition).get("properties", {}).items() if "const" in v}
+    return " and ".join(f"{k} is {v}" for k, v in consts.items()) or condition
+
+
+def _compare_conditional_required(topic: str, path: str, obj_a: Mapping[str, Any], root_a: Mapping[str, Any],
+                                  obj_b: Mapping[str, Any], root_b: Mapping[str, Any],
+                                  sent_by_q2c: bool) -> Iterator[Change]:
+    """Required fields under a condition, classified like plain ones: a column q2c no longer
+    always writes on an upsert is as breaking as a field it no longer always sends. Changes of
+    the plain `required` are reported by the property walk, not again here."""
+    cond_a, cond_b = _conditional_required(obj_a), _conditional_required(obj_b)
+    props_a, props_b = obj_a.get("properties", {}), obj_b.get("properties", {})
+    for condition, name in sorted(cond_a.keys() | cond_b.keys()):
+        if name not in props_a or name not in props_b:
+            continue  # a removed or new property is reported as such
+        inner_a, inner_b = _objects(props_a[name], root_a), _objects(props_b[name], root_b)
+        if inner_a is None or inner_b is None:
+            continue  # a free-form object before or after: nothing to compare field by field
+        base_a, base_b = set(inner_a.get("required", [])), set(inner_b.get("required", []))
+        when_a = base_a | cond_a.get((condition, name), set())
+        when_b = base_b | cond_b.get((condition, name), set())
+        fields_b = inner_b.get("properties", {})
+        detail = f"when {_condition(condition)}"
+        for field in sorted(when_a - when_b):
+            if field in base_a - base_b or field not in fields_b:
+                continue
+            yield Change(topic, f"{path}.{name}.{field}", "field no longer always present" if sent_by_q2c
+                         else "field no longer required", sent_by_q2c, detail)
+        for field in sorted(when_b - when_a):
+            if field in base_b - base_a:
+                continue
+            yield Change(topic, f"{path}.{name}.{field}", "newly required field", True, detail)
 
 
 # --- the gate and the release ---------------------------------------------------------------------
