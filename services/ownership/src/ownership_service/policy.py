@@ -4,10 +4,8 @@ through which step of its lifecycle. Pure: the decision depends only on its argu
 from dataclasses import dataclass, field
 
 from q2c_contracts import refusals
+from q2c_contracts.vocabulary import OWNERSHIPS, SALES, effective_owner
 
-SCM = "SCM"
-SALES = "Dynamics365Sales"
-BASED_ON_ORIGIN = "BasedOnOrigin"
 CHANGE_OWNERSHIP_PRIVILEGE = "ChangeDefaultedSalesQuotationOwnership"
 
 CLOSED = frozenset({"confirmed", "lost", "cancelled", "revised"})
@@ -31,7 +29,6 @@ PARTICIPLE = {
     "send": "sent", "confirm": "confirmed", "lose": "lost", "cancel": "cancelled", "delete": "deleted",
     "revise": "revised", "change-ownership": "given a new owner",
 }
-OWNERSHIPS = (BASED_ON_ORIGIN, SCM, SALES)
 
 
 @dataclass(frozen=True)
@@ -60,10 +57,6 @@ class Case:
     lifecycle_integration: bool = True
     privileges: frozenset[str] = field(default_factory=frozenset)
     new_ownership: str | None = None  # for change-ownership
-
-
-def effective_owner(origin: str, ownership: str) -> str:
-    return origin if ownership == BASED_ON_ORIGIN else ownership
 
 
 def decide(case: Case) -> Verdict:

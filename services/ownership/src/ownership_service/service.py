@@ -1,6 +1,7 @@
 """Use cases of the ownership service: decide lifecycle requests, keep the features it
 decides with, log ownership changes that took effect."""
 
+from q2c_contracts.features import INTEGRATE_QUOTATION_LIFECYCLE, flag_default
 from q2c_contracts.ownership import OwnershipDecision, OwnershipRequest
 from q2c_contracts.quote import QuoteEvent
 from q2c_contracts.scm import FeatureStateEvent
@@ -19,8 +20,9 @@ async def on_request(handling: Handling[Typed[OwnershipRequest]]) -> None:
     """`ownership.requests` (inbox key: envelope id) → one decision, logged and published."""
     conn, request = handling.conn, handling.message.payload
     quote = request.quotation
-    lifecycle = await conn.fetchval("SELECT value FROM feature_copy WHERE name = 'IntegrateQuotationLifecycle'")
-    lifecycle_integration = True if lifecycle is None else bool(lifecycle)  # the default until heard otherwise
+    lifecycle = await conn.fetchval("SELECT value FROM feature_copy WHERE name = $1", INTEGRATE_QUOTATION_LIFECYCLE)
+    # the catalog's default until heard otherwise
+    lifecycle_integration = flag_default(INTEGRATE_QUOTATION_LIFECYCLE) if lifecycle is None else bool(lifecycle)
     new_ownership = request.data.get("ownership")
     case = Case(
         action=request.action, issuer=request.issuer.system, status=quote.SALESQUOTATIONSTATUS,
