@@ -5,11 +5,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from q2c_contracts import refusals
 from q2c_contracts.features import CATALOG, FEATURES, PARAMETERS, Kind, Value
 
 FEATURE_SET = "feature.set"
 PARAMETER_SET = "parameter.set"
-COMMAND_INVALID = "command.invalid"
+COMMAND_INVALID = refusals.COMMAND_INVALID
 
 
 @dataclass(frozen=True)

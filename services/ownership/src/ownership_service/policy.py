@@ -8,8 +8,6 @@ from q2c_contracts.vocabulary import OWNERSHIPS, SALES, effective_owner
 
 CHANGE_OWNERSHIP_PRIVILEGE = "ChangeDefaultedSalesQuotationOwnership"
 
-CLOSED = frozenset({"confirmed", "lost", "cancelled", "revised"})
-
 # Native SCM transitions (DOMAIN.md §2): the statuses each action may start from.
 SCM_FROM = {
     "send": {"created"},
@@ -19,10 +17,9 @@ SCM_FROM = {
     "delete": {"created"},
     "change-ownership": {"created", "sent"},
 }
-# Sales-side rules for a Sales-owned quote: activate and delete from Draft (created), close
-# and create order from Active (sent).
+# Sales-side rules for a Sales-owned quote: activate and delete from Draft (created); every
+# other step (close, create order) from Active (sent).
 SALES_FROM_DRAFT = {"send", "delete"}
-SALES_FROM_ACTIVE = {"confirm", "lose", "cancel", "revise"}
 
 # How the refusal text names an action ("The quotation cannot be <action> from status <s>").
 PARTICIPLE = {

@@ -23,7 +23,6 @@ LIFECYCLE_TYPES = {
 EVENT_AFTER = {"send": "quote.sent", "confirm": "quote.confirmed", "lose": "quote.lost", "cancel": "quote.cancelled",
                "revise": "quote.revised", "delete": "quote.deleted", "change-ownership": "quote.ownership-changed"}
 
-COMMAND_INVALID = refusals.COMMAND_INVALID
 LINK_SALES_ORDER = "link-sales-order"
 
 
@@ -158,12 +157,13 @@ def edit_refusal(quote: Quotation, issuer: str, features: Features) -> tuple[str
     """May `issuer` change header data or lines of `quote` now? None = yes, else the refusal.
 
     DOMAIN.md §1–§2: closed quotations are read-only; the effective owner edits while
-    created (and SCM, as owner, also while sent); the other system edits only while created."""
+    created (and SCM, as owner, also while sent); the other system edits only while created.
+    An SCM edit the status forbids answers `quote.read-only` whoever owns the quotation: the
+    ownership codes answer lifecycle commands only (those are the ownership service's)."""
     if issuer == "scm":
-        if quote.status in CLOSED:
+        non_owner = features.lifecycle_integration and quote.effective_owner == SALES
+        if quote.status in CLOSED or (non_owner and quote.status != "created"):
             return refusals.READ_ONLY
-        if features.lifecycle_integration and quote.effective_owner == SALES and quote.status != "created":
-            return refusals.OWNED_BY_SALES
         return None
     # Sales: only a draft quote can be edited, and a non-owner sees the ownership message.
     if quote.status == "created":
