@@ -176,8 +176,9 @@ async def test_a_sales_quotation_is_run_from_sales_and_refused_to_scm(clients: Q
     sent = await clients.last_state(number, version=4)
     assert sent["quotation"]["SALESQUOTATIONSTATUS"] == "sent"
     assert [j["type"] for j in sent["quotation"]["journals"]] == ["quotation"]
-    # sent: read-only for both, no second activation, no delete
-    refused(await clients.scm("quote.update", number, {"name": "x"}), OWNED_BY_SALES)
+    # sent: read-only for both (an SCM data edit answers quote.read-only whoever owns it, DOMAIN §2),
+    # no second activation, no delete
+    refused(await clients.scm("quote.update", number, {"name": "x"}), READ_ONLY)
     refused(await clients.sales("quote.update", number, {"name": "x"}), NOT_DRAFT)
     refused(await clients.sales("quote.send", number), NOT_DRAFT)
     refused(await clients.sales("quote.delete", number), NOT_DRAFT)

@@ -28,6 +28,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from q2c_contracts import features
 from q2c_messaging.catalog import parse_catalog
 from q2c_messaging.outbox import Outbox, OutboxRelay
 from q2c_messaging.producer import make_producer
@@ -47,7 +48,7 @@ ORDER_BENCH_LIMIT = 300.0  # seconds for the whole order run
 INVOICED = 192350005  # msdyn_processingstatus (CONTRACT §2.1)
 # Features the bench toggles: none of them changes how SCM-owned quotations flow, and each
 # ends on its default (DOMAIN.md §3).
-FEATURE_DEFAULTS = {"UseMessageProcessor": False, "CopyQuotationDataToSalesOrders": True}
+TOGGLED_FEATURES = (features.USE_MESSAGE_PROCESSOR, features.COPY_QUOTATION_DATA_TO_SALES_ORDERS)
 
 
 def run_bench(config: StackConfig) -> None:
@@ -112,13 +113,13 @@ async def _bench_relay(config: StackConfig) -> None:
 
 
 async def _bench_feature_commands(config: StackConfig) -> None:
-    names = list(FEATURE_DEFAULTS)
+    names = list(TOGGLED_FEATURES)
     async with TopicProbe(config.kafka_bootstrap, ["scm.command.results"]) as probe:
         commands = []
         for n in range(COMMANDS):
             name = names[n % len(names)]
             last_round = n >= COMMANDS - len(names)
-            enabled = FEATURE_DEFAULTS[name] if last_round else bool(n % 2)  # ends on the defaults
+            enabled = features.flag_default(name) if last_round else bool(n % 2)  # ends on the defaults
             commands.append({"command_id": str(uuid4()), "type": "feature.set", "target": name,
                              "user": {"name": "bench", "privileges": []},
                              "data": {"feature": name, "enabled": enabled}})

@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .scm import ScmUser
 from .timestamps import UtcDatetime
+from .vocabulary import Origin
 
-OrderOrigin = Literal["SCM", "Dynamics365Sales"]
 OrderStatus = Literal["backorder", "delivered", "invoiced", "canceled"]
 DocumentStatus = Literal["none", "confirmation", "pickinglist", "packingslip", "invoice"]
 ProcessingStatus = Literal["active", "confirmed", "picked", "partiallydelivered", "delivered", "partiallyinvoiced",
@@ -42,7 +42,7 @@ class OrderSnapshot(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     SALESORDERNUMBER: str
-    SALESORDERORIGIN: OrderOrigin
+    SALESORDERORIGIN: Origin
     QUOTATIONNUMBER: str | None = None
     SALESORDERNAME: str | None = None
     ORDERINGCUSTOMERACCOUNTNUMBER: str

@@ -7,10 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .scm import ScmUser
 from .timestamps import UtcDatetime
+from .vocabulary import Origin, Ownership
 
 QuoteStatus = Literal["created", "sent", "confirmed", "lost", "cancelled", "revised"]
-Origin = Literal["SCM", "Dynamics365Sales"]
-Ownership = Literal["BasedOnOrigin", "SCM", "Dynamics365Sales"]
 JournalType = Literal["quotation", "confirmation"]
 
 

@@ -4,6 +4,8 @@ from typing import Any
 
 import asyncpg
 
+from q2c_contracts import features as catalog
+
 from .decisions import Mirror
 
 
@@ -124,6 +126,6 @@ async def store_feature(conn: asyncpg.Connection, name: str, kind: str, value: A
 
 
 async def features(conn: asyncpg.Connection) -> dict[str, Any]:
-    defaults = {"IntegrateQuotationLifecycle": True, "PriceMaster": False}  # DOMAIN.md §3, until heard
+    """Every feature and parameter: the values heard over the catalog's defaults."""
     rows = await conn.fetch("SELECT name, value FROM feature_copy")
-    return {**defaults, **{r["name"]: r["value"] for r in rows}}
+    return catalog.with_defaults({r["name"]: r["value"] for r in rows})

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
+from q2c_contracts import features as catalog
 from q2c_contracts import refusals
 from q2c_contracts.invoice import InvoiceEvent, InvoiceLineSnapshot, InvoiceSnapshot
 from q2c_contracts.order import OrderEvent, OrderLineSnapshot, OrderSnapshot, SalesOrderCommand, SalesOrderResult
@@ -59,8 +60,7 @@ ENTITIES: dict[str, dict[str, Any]] = {
     "feature": FeatureStateEvent.model_fields,
 }
 ENUM_OVERRIDES = {("feature", "value"): (True, False)}  # features only: parameters are not mapped
-FEATURES = frozenset({"IntegrateQuotationLifecycle", "DefaultQuotationOwnership", "UseMessageProcessor",
-                      "PriceMaster", "CopyQuotationDataToSalesOrders"})  # DOMAIN.md §3
+FEATURES = frozenset(catalog.FEATURES)  # a map's when_feature / unless_feature names one of these
 # Codes a map may refuse a Sales change with, and their texts (DOMAIN.md §5).
 REFUSALS: dict[str, str] = dict([refusals.ORDER_STATUS_IN_SCM, refusals.INVOICE_SCM_ONLY, refusals.ORDER_READ_ONLY,
                                  refusals.FEATURE_STATE_SCM_IS_MASTER])

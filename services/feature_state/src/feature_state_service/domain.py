@@ -1,46 +1,16 @@
-"""Features and parameters (DOMAIN.md §3) and the rules for setting them. Pure: no I/O."""
+"""The rules for setting features and parameters (DOMAIN.md §3; the catalog with the
+defaults is q2c_contracts.features). Pure: no I/O."""
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-Kind = Literal["feature", "parameter"]
-Value = bool | str
+from q2c_contracts import refusals
+from q2c_contracts.features import CATALOG, FEATURES, PARAMETERS, Kind, Value
 
 FEATURE_SET = "feature.set"
 PARAMETER_SET = "parameter.set"
-COMMAND_INVALID = "command.invalid"
-
-FEATURE_DEFAULTS: dict[str, bool] = {
-    "IntegrateQuotationLifecycle": True,
-    "DefaultQuotationOwnership": True,
-    "UseMessageProcessor": False,
-    "PriceMaster": False,
-    "CopyQuotationDataToSalesOrders": True,
-}
-
-
-@dataclass(frozen=True)
-class ParameterSpec:
-    default: Value
-    choices: tuple[str, ...] = ()  # for an enumerated text parameter
-
-    @property
-    def is_flag(self) -> bool:
-        return isinstance(self.default, bool)
-
-
-PARAMETERS: dict[str, ParameterSpec] = {
-    "DefaultOwnership": ParameterSpec("BasedOnOrigin", ("BasedOnOrigin", "SCM", "Dynamics365Sales")),
-    "CreateQuotationJournalInBatch": ParameterSpec(True),
-    "CreateConfirmationJournalInBatch": ParameterSpec(True),
-    "MessageProcessorRunning": ParameterSpec(True),
-    "ScmQuotationNumberPrefix": ParameterSpec("F-"),
-    "ScmSalesOrderNumberPrefix": ParameterSpec("F-SO-"),
-    "ScmInvoiceNumberPrefix": ParameterSpec("F-INV-"),
-    "DefaultSite": ParameterSpec("1"),
-    "DefaultWarehouse": ParameterSpec("11"),
-}
+COMMAND_INVALID = refusals.COMMAND_INVALID
 
 
 @dataclass(frozen=True)
@@ -65,9 +35,8 @@ Decision = Accepted | Rejected
 
 
 def defaults() -> list[Setting]:
-    return [Setting(n, "feature", v) for n, v in FEATURE_DEFAULTS.items()] + [
-        Setting(n, "parameter", spec.default) for n, spec in PARAMETERS.items()
-    ]
+    """Every feature and parameter at its default (q2c_contracts.features)."""
+    return [Setting(spec.name, spec.kind, spec.default) for spec in CATALOG]
 
 
 def decide(command_type: str, data: dict[str, Any]) -> Decision:
@@ -86,8 +55,8 @@ def _decide_feature(data: dict[str, Any]) -> Decision:
     name = data.get("feature")
     if not isinstance(name, str) or not name:
         return Rejected("data.feature is required: the name of a feature")
-    if name not in FEATURE_DEFAULTS:
-        return Rejected(_unknown("feature", name, FEATURE_DEFAULTS))
+    if name not in FEATURES:
+        return Rejected(_unknown("feature", name, FEATURES))
     enabled = data.get("enabled")
     if not isinstance(enabled, bool):
         return Rejected(f"data.enabled must be true or false for feature {name}, got {_show(enabled)}")

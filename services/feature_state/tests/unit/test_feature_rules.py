@@ -6,14 +6,13 @@ import pytest
 
 from feature_state_service.domain import (
     COMMAND_INVALID,
-    FEATURE_DEFAULTS,
-    PARAMETERS,
     Accepted,
     Rejected,
     Setting,
     decide,
     defaults,
 )
+from q2c_contracts.features import FEATURES, PARAMETERS
 
 # DOMAIN.md §3, written out literally so a silent change to the defaults fails here.
 EXPECTED_DEFAULTS: dict[tuple[str, str], bool | str] = {
@@ -51,7 +50,7 @@ def _valid_parameter_values() -> list[tuple[str, bool | str]]:
 
 
 @pytest.mark.parametrize("enabled", [True, False])
-@pytest.mark.parametrize("feature", list(FEATURE_DEFAULTS))
+@pytest.mark.parametrize("feature", list(FEATURES))
 def test_feature_set_accepts_every_feature_on_and_off(feature: str, enabled: bool) -> None:
     decision = decide("feature.set", {"feature": feature, "enabled": enabled})
 
@@ -102,7 +101,7 @@ def test_unknown_fields_in_data_are_ignored() -> None:
                      ["data.feature", "required"], id="feature-not-text"),
         pytest.param(
             "feature.set", {"feature": "Teleport", "enabled": True},
-            ["'Teleport'", *FEATURE_DEFAULTS], id="feature-unknown-lists-known",
+            ["'Teleport'", *FEATURES], id="feature-unknown-lists-known",
         ),
         pytest.param(
             "feature.set", {"feature": "usemessageprocessor", "enabled": True},

@@ -14,8 +14,6 @@ from q2c_contracts.invoice import InvoiceLineSnapshot, InvoiceSnapshot
 from q2c_contracts.order import InvoicingLine
 
 COMMAND_INVALID = refusals.COMMAND_INVALID
-DEFAULT_NUMBER_PREFIX = "F-INV-"
-NUMBER_PREFIX_PARAMETER = "ScmInvoiceNumberPrefix"
 
 # The contract's value ranges for SCM-held decimals (DOMAIN.md §5).
 MAX_QUANTITY = limits.QUANTITY_LIMIT

@@ -6,9 +6,10 @@ from typing import Any
 
 import asyncpg
 
+from q2c_contracts import features
 from q2c_persistence import tables
 
-from .domain import DEFAULT_NUMBER_PREFIX, NUMBER_PREFIX_PARAMETER, Invoice, Post, PostLine
+from .domain import Invoice, Post, PostLine
 
 # --- invoices ---------------------------------------------------------------------------------
 
@@ -86,5 +87,5 @@ async def store_feature(conn: asyncpg.Connection, name: str, value: Any) -> None
 
 
 async def invoice_number_prefix(conn: asyncpg.Connection) -> str:
-    value = await conn.fetchval("SELECT value FROM feature_copy WHERE name = $1", NUMBER_PREFIX_PARAMETER)
-    return value if isinstance(value, str) else DEFAULT_NUMBER_PREFIX
+    value = await conn.fetchval("SELECT value FROM feature_copy WHERE name = $1", features.SCM_INVOICE_NUMBER_PREFIX)
+    return value if isinstance(value, str) else features.text_default(features.SCM_INVOICE_NUMBER_PREFIX)

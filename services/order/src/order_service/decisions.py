@@ -10,8 +10,9 @@ from q2c_contracts import limits, refusals
 from q2c_contracts.decimals import money, quantity
 from q2c_contracts.order import InvoicingLine
 from q2c_contracts.quote import QuotationSnapshot
+from q2c_contracts.vocabulary import SALES, SCM, effective_owner
 
-from .domain import SALES, SCM, ZERO, Features, InvalidCommand, Line, Order, Refused, processing_status
+from .domain import ZERO, Features, InvalidCommand, Line, Order, Refused, processing_status
 from .order_data import (
     money_value,
     optional_text,
@@ -78,14 +79,10 @@ def copy_source(issuer: str, features: Features, quotation: QuotationSnapshot | 
     return quotation if issuer == "sales" and features.copy_quotation_data else None
 
 
-def effective_owner(quotation: QuotationSnapshot) -> str:
-    ownership = quotation.SALESQUOTATIONOWNERSHIP
-    return quotation.SALESQUOTATIONHEADERCREATIONMETHOD if ownership == "BasedOnOrigin" else ownership
-
-
 def makes_order_on_confirm(event_type: str, quotation: QuotationSnapshot) -> bool:
     """TV-17: a quotation confirmed in SCM while SCM owns it becomes an SCM order."""
-    return event_type == "quote.confirmed" and effective_owner(quotation) == SCM
+    return event_type == "quote.confirmed" and effective_owner(quotation.SALESQUOTATIONHEADERCREATIONMETHOD,
+                                                                     quotation.SALESQUOTATIONOWNERSHIP) == SCM
 
 
 def order_from_quotation(number: str, quotation: QuotationSnapshot) -> Order:

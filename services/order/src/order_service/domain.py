@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from q2c_contracts import features as catalog
 from q2c_contracts import refusals
 from q2c_contracts.decimals import line_amount, money, quantity
 from q2c_contracts.order import OrderLineSnapshot, OrderSnapshot
 
-SCM = "SCM"
-SALES = "Dynamics365Sales"
 ZERO = Decimal("0")
 
 
@@ -37,20 +36,21 @@ class InvalidCommand(Refused):
 
 @dataclass(frozen=True)
 class Features:
-    """The order service's copy of the features and parameters it uses (DOMAIN.md §3)."""
+    """The features and parameters the order service uses (DOMAIN.md §3); the defaults are
+    the catalog's (q2c_contracts.features)."""
 
-    copy_quotation_data: bool = True
-    number_prefix: str = "F-SO-"
-    default_site: str = "1"
-    default_warehouse: str = "11"
+    copy_quotation_data: bool = catalog.flag_default(catalog.COPY_QUOTATION_DATA_TO_SALES_ORDERS)
+    number_prefix: str = catalog.text_default(catalog.SCM_SALES_ORDER_NUMBER_PREFIX)
+    default_site: str = catalog.text_default(catalog.DEFAULT_SITE)
+    default_warehouse: str = catalog.text_default(catalog.DEFAULT_WAREHOUSE)
 
     @classmethod
     def from_settings(cls, values: dict[str, Any]) -> "Features":
         names = {
-            "CopyQuotationDataToSalesOrders": "copy_quotation_data",
-            "ScmSalesOrderNumberPrefix": "number_prefix",
-            "DefaultSite": "default_site",
-            "DefaultWarehouse": "default_warehouse",
+            catalog.COPY_QUOTATION_DATA_TO_SALES_ORDERS: "copy_quotation_data",
+            catalog.SCM_SALES_ORDER_NUMBER_PREFIX: "number_prefix",
+            catalog.DEFAULT_SITE: "default_site",
+            catalog.DEFAULT_WAREHOUSE: "default_warehouse",
         }
         return cls(**{attr: values[name] for name, attr in names.items() if name in values})
 

@@ -12,6 +12,7 @@ from q2c_contracts import refusals
 from q2c_contracts.order import InvoicingDecision, InvoicingRequest, SalesOrderCommand
 from q2c_contracts.quote import QuoteEvent
 from q2c_contracts.scm import FeatureStateEvent, ScmCommand
+from q2c_contracts.vocabulary import SALES, SCM
 from q2c_messaging.consumer import Handling, Typed
 from q2c_messaging.outbox import Outbox
 from q2c_observability import get_logger
@@ -19,7 +20,7 @@ from q2c_observability import get_logger
 from . import decisions
 from . import repository as repo
 from .answers import Command, accepted, publish_order, rejected, send_decision
-from .domain import SALES, SCM, Features, Order, Refused, format_number
+from .domain import Features, Order, Refused, format_number
 
 log = get_logger(__name__)
 

@@ -4,13 +4,9 @@ through which step of its lifecycle. Pure: the decision depends only on its argu
 from dataclasses import dataclass, field
 
 from q2c_contracts import refusals
+from q2c_contracts.vocabulary import OWNERSHIPS, SALES, effective_owner
 
-SCM = "SCM"
-SALES = "Dynamics365Sales"
-BASED_ON_ORIGIN = "BasedOnOrigin"
 CHANGE_OWNERSHIP_PRIVILEGE = "ChangeDefaultedSalesQuotationOwnership"
-
-CLOSED = frozenset({"confirmed", "lost", "cancelled", "revised"})
 
 # Native SCM transitions (DOMAIN.md §2): the statuses each action may start from.
 SCM_FROM = {
@@ -21,17 +17,15 @@ SCM_FROM = {
     "delete": {"created"},
     "change-ownership": {"created", "sent"},
 }
-# Sales-side rules for a Sales-owned quote: activate and delete from Draft (created), close
-# and create order from Active (sent).
+# Sales-side rules for a Sales-owned quote: activate and delete from Draft (created); every
+# other step (close, create order) from Active (sent).
 SALES_FROM_DRAFT = {"send", "delete"}
-SALES_FROM_ACTIVE = {"confirm", "lose", "cancel", "revise"}
 
 # How the refusal text names an action ("The quotation cannot be <action> from status <s>").
 PARTICIPLE = {
     "send": "sent", "confirm": "confirmed", "lose": "lost", "cancel": "cancelled", "delete": "deleted",
     "revise": "revised", "change-ownership": "given a new owner",
 }
-OWNERSHIPS = (BASED_ON_ORIGIN, SCM, SALES)
 
 
 @dataclass(frozen=True)
@@ -60,10 +54,6 @@ class Case:
     lifecycle_integration: bool = True
     privileges: frozenset[str] = field(default_factory=frozenset)
     new_ownership: str | None = None  # for change-ownership
-
-
-def effective_owner(origin: str, ownership: str) -> str:
-    return origin if ownership == BASED_ON_ORIGIN else ownership
 
 
 def decide(case: Case) -> Verdict:

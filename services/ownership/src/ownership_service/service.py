@@ -8,6 +8,7 @@ from q2c_contracts.topics import OWNERSHIP_DECISIONS
 from q2c_messaging.consumer import Handling, Typed
 from q2c_observability import get_logger
 
+from . import repository as repo
 from .policy import Case, decide
 
 log = get_logger(__name__)
@@ -19,8 +20,7 @@ async def on_request(handling: Handling[Typed[OwnershipRequest]]) -> None:
     """`ownership.requests` (inbox key: envelope id) → one decision, logged and published."""
     conn, request = handling.conn, handling.message.payload
     quote = request.quotation
-    lifecycle = await conn.fetchval("SELECT value FROM feature_copy WHERE name = 'IntegrateQuotationLifecycle'")
-    lifecycle_integration = True if lifecycle is None else bool(lifecycle)  # the default until heard otherwise
+    lifecycle_integration = await repo.lifecycle_integration(conn)
     new_ownership = request.data.get("ownership")
     case = Case(
         action=request.action, issuer=request.issuer.system, status=quote.SALESQUOTATIONSTATUS,
@@ -30,15 +30,12 @@ async def on_request(handling: Handling[Typed[OwnershipRequest]]) -> None:
     )
     verdict = decide(case)
     outcome = "approved" if verdict.approved else "rejected"
-    await conn.execute(
-        """INSERT INTO decision_log (request_id, command_id, action, issuer_system, issuer_user, quotation_number,
-                                     version, status, origin, ownership, requested_ownership,
-                                     lifecycle_integration, outcome, code, text)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-           ON CONFLICT (request_id) DO NOTHING""",
-        request.request_id, request.command_id, request.action, request.issuer.system, request.issuer.user,
-        quote.SALESQUOTATIONNUMBER, request.version, case.status, case.origin, case.ownership,
-        case.new_ownership, lifecycle_integration, outcome, verdict.code, verdict.text,
+    await repo.log_decision(
+        conn, request_id=request.request_id, command_id=request.command_id, action=request.action,
+        issuer_system=request.issuer.system, issuer_user=request.issuer.user,
+        quotation_number=quote.SALESQUOTATIONNUMBER, version=request.version, status=case.status,
+        origin=case.origin, ownership=case.ownership, requested_ownership=case.new_ownership,
+        lifecycle_integration=lifecycle_integration, outcome=outcome, code=verdict.code, text=verdict.text,
     )
     decision = OwnershipDecision(
         request_id=request.request_id, command_id=request.command_id, quotation_number=quote.SALESQUOTATIONNUMBER,
@@ -52,10 +49,7 @@ async def on_request(handling: Handling[Typed[OwnershipRequest]]) -> None:
 
 async def on_feature(handling: Handling[FeatureStateEvent]) -> None:
     """`scm.feature.events`: the features decisions are made with."""
-    event = handling.message
-    await handling.conn.execute(
-        "INSERT INTO feature_copy (name, value) VALUES ($1, $2::jsonb) "
-        "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value", event.name, event.value)
+    await repo.store_feature(handling.conn, handling.message.name, handling.message.value)
 
 
 async def on_quote_event(handling: Handling[QuoteEvent]) -> None:
@@ -64,17 +58,12 @@ async def on_quote_event(handling: Handling[QuoteEvent]) -> None:
     event = handling.message
     if event.type != "quote.ownership-changed" or event.caused_by is None:
         return
-    decided = await handling.conn.fetchrow(
-        """SELECT issuer_user, ownership FROM decision_log
-           WHERE command_id = $1 AND action = 'change-ownership' AND outcome = 'approved'
-           ORDER BY decided_at DESC LIMIT 1""", event.caused_by)
-    await handling.conn.execute(
-        """INSERT INTO ownership_change_log (command_id, quotation_number, changed_by, changed_at, from_ownership,
-                                             to_ownership)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (command_id) DO NOTHING""",
-        event.caused_by, event.quotation.SALESQUOTATIONNUMBER, decided["issuer_user"] if decided else None,
-        event.occurred_at, decided["ownership"] if decided else "unknown", event.quotation.SALESQUOTATIONOWNERSHIP,
+    decided = await repo.approved_change_ownership(handling.conn, event.caused_by)
+    await repo.log_ownership_change(
+        handling.conn, command_id=event.caused_by, quotation_number=event.quotation.SALESQUOTATIONNUMBER,
+        changed_by=decided["issuer_user"] if decided else None, changed_at=event.occurred_at,
+        from_ownership=decided["ownership"] if decided else "unknown",
+        to_ownership=event.quotation.SALESQUOTATIONOWNERSHIP,
     )
     log.info("ownership.change_logged", quotation=event.quotation.SALESQUOTATIONNUMBER,
              to=event.quotation.SALESQUOTATIONOWNERSHIP)
-

@@ -8,19 +8,12 @@ change to a constant in policy.py fails here.
 
 import itertools
 import re
-import sys
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import pytest
 
-try:
-    from ownership_service.policy import Case, Verdict, decide, effective_owner
-except ModuleNotFoundError:
-    # Fallback: services/ownership has no pyproject.toml yet, so `uv sync` does not install
-    # ownership_service into the venv. Import it from its source folder until it does.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-    from ownership_service.policy import Case, Verdict, decide, effective_owner
+from ownership_service.policy import Case, Verdict, decide
+from q2c_contracts.vocabulary import effective_owner
 
 # --- The vocabulary (DOMAIN.md §1, §2) ---------------------------------------------------------
 

@@ -2,7 +2,6 @@
 sequence and the message processor (docs/quote-lifecycle.md)."""
 
 import asyncio
-import contextlib
 from pathlib import Path
 
 from q2c_contracts.order import OrderEvent
@@ -18,15 +17,11 @@ from q2c_contracts.topics import (
 )
 from q2c_messaging.consumer import Route, envelope_route
 from q2c_messaging.runtime import ServiceRuntime
-from q2c_observability import get_logger
 
 from . import processor
-from . import repository as repo
 from .service import SERVICE, QuoteService
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-PROCESSOR_POLL_SECONDS = 0.5
-log = get_logger(__name__)
 
 
 def build() -> ServiceRuntime:
@@ -51,26 +46,5 @@ def build() -> ServiceRuntime:
                         message_id=lambda e: e.event_id, handle=service.on_order_event,
                         workers=2))  # order events outnumber quote ones; first-order-wins rests on order_link's key
 
-    async def run_processor() -> None:
-        """Process Queued messages continuously while MessageProcessorRunning is true; one
-        message per transaction, so a crash loses nothing and repeats nothing."""
-        while True:
-            wake.clear()
-            try:
-                async with runtime.pool.acquire() as conn:
-                    while True:
-                        async with conn.transaction():
-                            features = await repo.features(conn)
-                            if not features.processor_running:
-                                break
-                            if not await processor.process_one(conn, outbox_for):
-                                break
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("processor.loop_failed", error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), PROCESSOR_POLL_SECONDS)
-
-    runtime.background(run_processor)
+    runtime.background(lambda: processor.run_continuously(runtime.pool, outbox_for, wake))
     return runtime

@@ -6,15 +6,12 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from q2c_contracts import features as catalog
 from q2c_contracts import limits, refusals
+from q2c_contracts.decimals import line_amount, money, quantity
 from q2c_contracts.quote import JournalRef, QuotationLineSnapshot, QuotationSnapshot
+from q2c_contracts.vocabulary import BASED_ON_ORIGIN, SALES, SCM, effective_owner
 
-from .money import line_amount, money, quantity
-
-SCM = "SCM"
-SALES = "Dynamics365Sales"
-BASED_ON_ORIGIN = "BasedOnOrigin"
-OWNERSHIPS = (BASED_ON_ORIGIN, SCM, SALES)
 CLOSED = frozenset({"confirmed", "lost", "cancelled", "revised"})
 
 # What an approved lifecycle step does to the SCM status.
@@ -26,7 +23,6 @@ LIFECYCLE_TYPES = {
 EVENT_AFTER = {"send": "quote.sent", "confirm": "quote.confirmed", "lose": "quote.lost", "cancel": "quote.cancelled",
                "revise": "quote.revised", "delete": "quote.deleted", "change-ownership": "quote.ownership-changed"}
 
-COMMAND_INVALID = refusals.COMMAND_INVALID
 LINK_SALES_ORDER = "link-sales-order"
 
 
@@ -36,32 +32,33 @@ class InvalidCommand(ValueError):
 
 @dataclass(frozen=True)
 class Features:
-    """The quote service's copy of the features and parameters it uses (DOMAIN.md §3)."""
+    """The features and parameters the quote service uses (DOMAIN.md §3); the defaults are
+    the catalog's (q2c_contracts.features)."""
 
-    lifecycle_integration: bool = True
-    default_ownership_feature: bool = True
-    use_message_processor: bool = False
-    default_ownership: str = BASED_ON_ORIGIN
-    quotation_journal_in_batch: bool = True
-    confirmation_journal_in_batch: bool = True
-    processor_running: bool = True
-    number_prefix: str = "F-"
-    default_site: str = "1"
-    default_warehouse: str = "11"
+    lifecycle_integration: bool = catalog.flag_default(catalog.INTEGRATE_QUOTATION_LIFECYCLE)
+    default_ownership_feature: bool = catalog.flag_default(catalog.DEFAULT_QUOTATION_OWNERSHIP)
+    use_message_processor: bool = catalog.flag_default(catalog.USE_MESSAGE_PROCESSOR)
+    default_ownership: str = catalog.text_default(catalog.DEFAULT_OWNERSHIP)
+    quotation_journal_in_batch: bool = catalog.flag_default(catalog.CREATE_QUOTATION_JOURNAL_IN_BATCH)
+    confirmation_journal_in_batch: bool = catalog.flag_default(catalog.CREATE_CONFIRMATION_JOURNAL_IN_BATCH)
+    processor_running: bool = catalog.flag_default(catalog.MESSAGE_PROCESSOR_RUNNING)
+    number_prefix: str = catalog.text_default(catalog.SCM_QUOTATION_NUMBER_PREFIX)
+    default_site: str = catalog.text_default(catalog.DEFAULT_SITE)
+    default_warehouse: str = catalog.text_default(catalog.DEFAULT_WAREHOUSE)
 
     @classmethod
     def from_settings(cls, values: dict[str, Any]) -> "Features":
         names = {
-            "IntegrateQuotationLifecycle": "lifecycle_integration",
-            "DefaultQuotationOwnership": "default_ownership_feature",
-            "UseMessageProcessor": "use_message_processor",
-            "DefaultOwnership": "default_ownership",
-            "CreateQuotationJournalInBatch": "quotation_journal_in_batch",
-            "CreateConfirmationJournalInBatch": "confirmation_journal_in_batch",
-            "MessageProcessorRunning": "processor_running",
-            "ScmQuotationNumberPrefix": "number_prefix",
-            "DefaultSite": "default_site",
-            "DefaultWarehouse": "default_warehouse",
+            catalog.INTEGRATE_QUOTATION_LIFECYCLE: "lifecycle_integration",
+            catalog.DEFAULT_QUOTATION_OWNERSHIP: "default_ownership_feature",
+            catalog.USE_MESSAGE_PROCESSOR: "use_message_processor",
+            catalog.DEFAULT_OWNERSHIP: "default_ownership",
+            catalog.CREATE_QUOTATION_JOURNAL_IN_BATCH: "quotation_journal_in_batch",
+            catalog.CREATE_CONFIRMATION_JOURNAL_IN_BATCH: "confirmation_journal_in_batch",
+            catalog.MESSAGE_PROCESSOR_RUNNING: "processor_running",
+            catalog.SCM_QUOTATION_NUMBER_PREFIX: "number_prefix",
+            catalog.DEFAULT_SITE: "default_site",
+            catalog.DEFAULT_WAREHOUSE: "default_warehouse",
         }
         return cls(**{attr: values[name] for name, attr in names.items() if name in values})
 
@@ -105,7 +102,7 @@ class Quotation:
 
     @property
     def effective_owner(self) -> str:
-        return self.origin if self.ownership == BASED_ON_ORIGIN else self.ownership
+        return effective_owner(self.origin, self.ownership)
 
     def line(self, sequence: int) -> Line | None:
         return next((line for line in self.lines if line.sequence == sequence), None)
@@ -160,12 +157,13 @@ def edit_refusal(quote: Quotation, issuer: str, features: Features) -> tuple[str
     """May `issuer` change header data or lines of `quote` now? None = yes, else the refusal.
 
     DOMAIN.md §1–§2: closed quotations are read-only; the effective owner edits while
-    created (and SCM, as owner, also while sent); the other system edits only while created."""
+    created (and SCM, as owner, also while sent); the other system edits only while created.
+    An SCM edit the status forbids answers `quote.read-only` whoever owns the quotation: the
+    ownership codes answer lifecycle commands only (those are the ownership service's)."""
     if issuer == "scm":
-        if quote.status in CLOSED:
+        non_owner = features.lifecycle_integration and quote.effective_owner == SALES
+        if quote.status in CLOSED or (non_owner and quote.status != "created"):
             return refusals.READ_ONLY
-        if features.lifecycle_integration and quote.effective_owner == SALES and quote.status != "created":
-            return refusals.OWNED_BY_SALES
         return None
     # Sales: only a draft quote can be edited, and a non-owner sees the ownership message.
     if quote.status == "created":

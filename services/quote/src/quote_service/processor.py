@@ -3,6 +3,8 @@ exactly once. A message is locked (`FOR UPDATE SKIP LOCKED`) and finished in the
 transaction that applies it, so a crash or a second processor can never process it twice;
 a dependent message waits until its parent is Processed."""
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import replace
 from uuid import uuid4
@@ -24,6 +26,7 @@ log = get_logger(__name__)
 
 OutboxFor = Callable[[asyncpg.Connection, str], Outbox]  # (conn, causation id) → outbox
 
+PROCESSOR_POLL_SECONDS = 0.5
 JOURNAL_PREFIX = {"quotation": "QJ-", "confirmation": "QC-"}
 JOURNAL_SEQUENCE = {"quotation": "quotation-journal", "confirmation": "confirmation-journal"}
 
@@ -92,3 +95,26 @@ async def _apply(conn: asyncpg.Connection, outbox: Outbox, row: asyncpg.Record) 
     changed = replace(changed, version=quote.version + 1)
     await repo.save(conn, changed)
     await publish_quote(outbox, changed, event, caused_by=row["message_id"])
+
+
+async def run_continuously(pool: asyncpg.Pool, outbox_for: OutboxFor, wake: asyncio.Event) -> None:
+    """Process Queued messages continuously while MessageProcessorRunning is true; one
+    message per transaction, so a crash loses nothing and repeats nothing. `wake` is set
+    when a message is queued; otherwise the loop looks again every PROCESSOR_POLL_SECONDS."""
+    while True:
+        wake.clear()
+        try:
+            async with pool.acquire() as conn:
+                while True:
+                    async with conn.transaction():
+                        features = await repo.features(conn)
+                        if not features.processor_running:
+                            break
+                        if not await process_one(conn, outbox_for):
+                            break
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("processor.loop_failed", error=repr(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), PROCESSOR_POLL_SECONDS)

@@ -90,14 +90,14 @@ class QuoteService:
         else:
             known = sorted(["quote.create", *DATA_EDITS, *SCM_LIFECYCLE] + (
                 ["processor.run"] if command.issuer == "scm" else ["quote.revise"]))
-            await answer(outbox, command, "rejected", code=domain.COMMAND_INVALID,
+            await answer(outbox, command, "rejected", code=refusals.COMMAND_INVALID,
                          text=f"Unknown command type {command.type!r}; expected one of {', '.join(known)}")
 
     async def _create(self, conn: asyncpg.Connection, outbox: Outbox, command: Command,
                       features: domain.Features) -> None:
         given = command.data.get("quotation_number") or (command.target if command.issuer == "sales" else None)
         if given is not None and (not isinstance(given, str) or not given.strip()):
-            await answer(outbox, command, "rejected", code=domain.COMMAND_INVALID,
+            await answer(outbox, command, "rejected", code=refusals.COMMAND_INVALID,
                          text="data.quotation_number must be a non-empty text")
             return
         if given and await repo.exists(conn, given):
@@ -109,7 +109,7 @@ class QuoteService:
         try:
             quote = domain.new_quotation(number, command.issuer, command.data, features)
         except InvalidCommand as exc:
-            await answer(outbox, command, "rejected", code=domain.COMMAND_INVALID, text=str(exc), target=number)
+            await answer(outbox, command, "rejected", code=refusals.COMMAND_INVALID, text=str(exc), target=number)
             return
         await repo.save(conn, quote)
         await publish_quote(outbox, quote, "quote.created", command.command_id)
@@ -136,7 +136,7 @@ class QuoteService:
         try:
             changed = edit(quote, command.data, features)
         except InvalidCommand as exc:
-            await answer(outbox, command, "rejected", code=domain.COMMAND_INVALID, text=str(exc), quote=quote)
+            await answer(outbox, command, "rejected", code=refusals.COMMAND_INVALID, text=str(exc), quote=quote)
             return
         changed = replace(changed, version=quote.version + 1)
         await repo.save(conn, changed)
@@ -145,7 +145,7 @@ class QuoteService:
 
     async def _existing(self, conn: asyncpg.Connection, outbox: Outbox, command: Command) -> Quotation | None:
         if not command.target:
-            await answer(outbox, command, "rejected", code=domain.COMMAND_INVALID,
+            await answer(outbox, command, "rejected", code=refusals.COMMAND_INVALID,
                          text="target is required: the quotation number")
             return None
         quote = await repo.load(conn, command.target)

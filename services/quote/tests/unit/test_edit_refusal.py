@@ -2,8 +2,10 @@
 
 - Revised, lost, cancelled and confirmed quotations are read-only in SCM (§1).
 - The non-owner may edit while SCM status is `created`; once `sent` (or closed) it may change
-  nothing (§2). The effective owner is Origin when Ownership is BasedOnOrigin, else the named
-  system (§1). SCM, as owner, edits while created or sent.
+  nothing (§2). An SCM edit the status forbids answers `quote.read-only` whoever owns the
+  quotation; `quote.owned-by-sales` answers lifecycle commands only, never a data edit (§2).
+  The effective owner is Origin when Ownership is BasedOnOrigin, else the named system (§1).
+  SCM, as owner, edits while created or sent.
 - A Sales change is refused with one Sales notification (§2, §5): not the owner and Active →
   `quote.read-only-not-owned-by-sales`; not the owner and closed → `quote.not-owned-by-sales`;
   the owner (or nobody owns, feature off) and not Draft → `quote.not-draft`.
@@ -56,7 +58,7 @@ def expected_refusal(issuer: str, owner: str, status: str, lifecycle: bool) -> t
         if status in CLOSED:
             return READ_ONLY
         if ownership_applies and owner == SALES and status != "created":
-            return OWNED_BY_SALES
+            return READ_ONLY
         return None
     if status == "created":
         return None
@@ -101,8 +103,9 @@ HAND_WRITTEN = [
     # SCM as non-owner: only while created.
     ("scm", "created", SALES, BASED_ON_ORIGIN, True, None),
     ("scm", "created", SCM, SALES, True, None),
-    ("scm", "sent", SALES, BASED_ON_ORIGIN, True, OWNED_BY_SALES),
-    ("scm", "sent", SCM, SALES, True, OWNED_BY_SALES),
+    ("scm", "sent", SALES, BASED_ON_ORIGIN, True, READ_ONLY),
+    ("scm", "sent", SCM, SALES, True, READ_ONLY),
+    ("scm", "sent", SALES, SALES, True, READ_ONLY),
     ("scm", "confirmed", SALES, BASED_ON_ORIGIN, True, READ_ONLY),
     ("scm", "revised", SALES, SALES, True, READ_ONLY),
     # Feature off: no ownership restriction for SCM; closed is still read-only.
@@ -158,7 +161,7 @@ def test_edit_refusal_hand_written(issuer: str, status: str, origin: str, owners
 @pytest.mark.parametrize(
     ("issuer", "status", "origin", "ownership", "expected"),
     [
-        pytest.param("scm", "sent", SALES, BASED_ON_ORIGIN, OWNED_BY_SALES, id="scm-sent-sales-owned"),
+        pytest.param("scm", "sent", SALES, BASED_ON_ORIGIN, READ_ONLY, id="scm-sent-sales-owned"),
         pytest.param("sales", "sent", SCM, BASED_ON_ORIGIN, READ_ONLY_NOT_OWNED, id="sales-sent-scm-owned"),
         pytest.param("scm", "sent", SCM, BASED_ON_ORIGIN, None, id="scm-sent-scm-owned"),
     ],
@@ -168,3 +171,14 @@ def test_edit_refusal_depends_only_on_the_lifecycle_feature(features: Features, 
                                                              expected: tuple[str, str] | None) -> None:
     # Default ownership applies to new quotes only; the processor only to journals.
     assert edit_refusal(quote(status, origin, ownership), issuer, features) == expected
+
+
+@pytest.mark.parametrize(("issuer", "status", "origin", "ownership", "lifecycle", "expected"),
+                         [p for p in MATRIX if p.values[0] == "scm"])
+def test_an_scm_data_edit_never_answers_an_ownership_code(issuer: str, status: str, origin: str, ownership: str,
+                                                          lifecycle: bool, expected: tuple[str, str] | None) -> None:
+    # DOMAIN §2: a refused SCM data edit carries quote.read-only whoever owns the quotation;
+    # quote.owned-by-sales answers lifecycle commands (the ownership service's) only.
+    refusal = edit_refusal(quote(status, origin, ownership), issuer, Features(lifecycle_integration=lifecycle))
+    assert refusal in (None, READ_ONLY)
+    assert refusal != OWNED_BY_SALES

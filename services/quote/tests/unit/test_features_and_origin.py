@@ -154,3 +154,10 @@ def test_origin_and_ownership_hand_written(issuer: str, features: Features, expe
 )
 def test_format_number(prefix: str, value: int, expected: str) -> None:
     assert format_number(prefix, value) == expected
+
+
+def test_features_default_to_the_catalog() -> None:
+    # Features() is what the service assumes before it has heard any scm.feature.events value.
+    from q2c_contracts.features import DEFAULTS
+
+    assert Features() == Features.from_settings(DEFAULTS)

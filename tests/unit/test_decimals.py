@@ -1,14 +1,14 @@
 """Decimal amounts as the contract writes them (CONTRACT.md §0, DOMAIN.md §4): money and
 quantities are JSON strings holding decimals, never floats; money is rounded half up to cents.
 
-Expected values are written from the documents, not read from money.py.
+Expected values are written from the documents, not read from q2c_contracts.decimals.
 """
 
 from decimal import Decimal
 
 import pytest
 
-from quote_service.money import NotADecimal, money, parse_decimal, quantity
+from q2c_contracts.decimals import NotADecimal, money, parse_decimal, quantity
 
 # --- parse_decimal: strings (and integers) in, floats and non-numbers out ------------------------
 
