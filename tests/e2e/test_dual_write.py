@@ -1,6 +1,6 @@
 """Dual-write through the running stack (issue 4): a Sales system that speaks only
 CONTRACT.md sees quote-to-cash behave as the seed documents describe
-(`shared/seeds/000_…`: the two scenarios and the four-step example)."""
+(the seed document: the two scenarios and the four-step example, docs/dualwrite-reference.md §1.2–1.3)."""
 
 import pytest
 

@@ -1,7 +1,8 @@
 """The quote-to-cash part of `make demo`: the seed's two scenarios and its four-step example
-(`shared/seeds/000_…`), played by a Sales system and an SCM user on the topics. After each
-step one table shows both sides. Every value is read back from the topics: the Sales state
-from `dataverse.quote.writes`, the SCM side from `scm.quote.events`, and the restrictions by
+(the seed document on the quotation lifecycle, summarised in docs/dualwrite-reference.md
+§1.2–1.3), played by a Sales system and an SCM user on the topics. After each step one table
+shows both sides. Every value is read back from the topics: the Sales state from
+`dataverse.quote.writes`, the SCM side from `scm.quote.events`, and the restrictions by
 trying a step the other system may not take and printing the answer it got."""
 
 from datetime import UTC, datetime
