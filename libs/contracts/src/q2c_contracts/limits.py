@@ -9,6 +9,7 @@ named by the caller: `quantity must be above 0, got "0"`."""
 
 import json
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 MONEY_LIMIT = Decimal("922337203685477")  # SCM's AmountMST: a 64-bit integer of 1/10,000
 MONEY_DECIMALS = 4
@@ -98,3 +99,20 @@ def lines_problem(count: int) -> str | None:
     if count > MAX_LINES:
         return f"must hold at most {MAX_LINES:,} lines, got {count:,}"
     return None
+
+
+def line_objects(value: object, *, required: bool, shape: str = "lines",
+                 item_shape: str = "") -> tuple[list[dict[str, Any]], str | None]:
+    """A command's `data.lines`: a list of at most MAX_LINES objects (absent or empty only when
+    not required), or what is wrong with it, as the `command.invalid` text."""
+    if value is None and not required:
+        return [], None
+    if not isinstance(value, list) or (required and not value):
+        return [], f"data.lines must be a {'non-empty ' if required else ''}list of {shape}"
+    too_many = lines_problem(len(value))
+    if too_many:
+        return [], f"data.lines {too_many}"
+    for n, item in enumerate(value, start=1):
+        if not isinstance(item, dict):
+            return [], f"data.lines[{n}] must be an object" + (f" {item_shape}" if item_shape else "")
+    return value, None

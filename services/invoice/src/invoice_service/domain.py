@@ -94,15 +94,9 @@ def parse_free_text(data: dict[str, Any], today: date) -> FreeText:
 
 
 def _line_items(data: dict[str, Any], shape: str) -> list[dict[str, Any]]:
-    items = data.get("lines")
-    if not isinstance(items, list) or not items:
-        raise InvalidCommand(f"data.lines must be a non-empty list of {shape}")
-    too_many = limits.lines_problem(len(items))
-    if too_many:
-        raise InvalidCommand(f"data.lines {too_many}")
-    for n, item in enumerate(items, start=1):
-        if not isinstance(item, dict):
-            raise InvalidCommand(f"data.lines[{n}] must be an object {shape}")
+    items, problem = limits.line_objects(data.get("lines"), required=True, shape=shape, item_shape=shape)
+    if problem:
+        raise InvalidCommand(problem)
     return items
 
 

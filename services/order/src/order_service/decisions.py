@@ -46,15 +46,10 @@ def new_order(number: str, origin: str, data: dict[str, Any], features: Features
     order = Order(number=number, origin=origin, customer=required_text(data, "customer_account"),
                   currency=required_text(data, "currency"), name=name,
                   quotation_number=optional_text(data, "quotation_number"), requested_shipping_date=requested)
-    lines = data.get("lines") or []
-    if not isinstance(lines, list):
-        raise InvalidCommand("data.lines must be a list of lines")
-    too_many = limits.lines_problem(len(lines))
-    if too_many:
-        raise InvalidCommand(f"data.lines {too_many}")
+    lines, problem = limits.line_objects(data.get("lines"), required=False)
+    if problem:
+        raise InvalidCommand(problem)
     for n, line_data in enumerate(lines, start=1):
-        if not isinstance(line_data, dict):
-            raise InvalidCommand(f"data.lines[{n}] must be an object")
         order = _add_line(order, {"sequence_number": n, **line_data}, features, copy_from)
     return within_totals(order)
 

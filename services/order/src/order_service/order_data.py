@@ -75,16 +75,11 @@ def _decimals(amount: Decimal) -> int:
 
 def quantity_lines(data: dict[str, Any]) -> list[tuple[int, Decimal]]:
     """`lines: [{sequence_number, quantity}]` of a packing slip or an invoice, in order."""
-    lines = data.get("lines")
-    if not isinstance(lines, list) or not lines:
-        raise InvalidCommand("data.lines must be a non-empty list of {sequence_number, quantity}")
-    too_many = limits.lines_problem(len(lines))
-    if too_many:
-        raise InvalidCommand(f"data.lines {too_many}")
+    lines, problem = limits.line_objects(data.get("lines"), required=True, shape="{sequence_number, quantity}")
+    if problem:
+        raise InvalidCommand(problem)
     result: list[tuple[int, Decimal]] = []
     for n, entry in enumerate(lines, start=1):
-        if not isinstance(entry, dict):
-            raise InvalidCommand(f"data.lines[{n}] must be an object")
         where = f"data.lines[{n}]"
         sequence = sequence_number(entry, where)
         if any(sequence == seen for seen, _ in result):

@@ -135,17 +135,10 @@ def new_quotation(number: str, issuer: str, data: dict[str, Any], features: Feat
     quote = Quotation(number=number, status="created", origin=origin, ownership=ownership, customer=customer,
                       currency=currency, name=_optional_text(data, "name"),
                       requested_shipping_date=_optional_text(data, "requested_shipping_date"))
-    lines = data.get("lines", [])
-    if lines is None:
-        lines = []
-    if not isinstance(lines, list):
-        raise InvalidCommand("data.lines must be a list of lines")
-    too_many = limits.lines_problem(len(lines))
-    if too_many:
-        raise InvalidCommand(f"data.lines {too_many}")
+    lines, problem = limits.line_objects(data.get("lines"), required=False)
+    if problem:
+        raise InvalidCommand(problem)
     for n, line_data in enumerate(lines, start=1):
-        if not isinstance(line_data, dict):
-            raise InvalidCommand(f"data.lines[{n}] must be an object")
         line_data = {"sequence_number": n, **line_data}
         quote = _add_line(quote, line_data, features)
     return _within_totals(quote)
