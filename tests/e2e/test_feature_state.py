@@ -1,19 +1,14 @@
 """The feature-state service through the running stack, as an SCM user sees it: only the
 topics and messages of CONTRACT.md (§0, §4, §5) and the rules of DOMAIN.md §3."""
 
-from datetime import UTC, datetime
-from uuid import uuid4
+from datetime import datetime
 
 import pytest
 
 from q2c_localstack import services
 from q2c_localstack.config import StackConfig
 
-COMMANDS = "scm.feature.commands"
-RESULTS = "scm.command.results"
-EVENTS = "scm.feature.events"
-DLQ = "scm.feature.commands.dlq"
-RFC3339_UTC = "%Y-%m-%dT%H:%M:%SZ"
+from .feature_clients import COMMANDS, DLQ, EVENTS, RESULTS, RFC3339_UTC, command
 
 FEATURES = {"IntegrateQuotationLifecycle": True, "DefaultQuotationOwnership": True, "UseMessageProcessor": False,
             "PriceMaster": False, "CopyQuotationDataToSalesOrders": True}
@@ -21,11 +16,6 @@ PARAMETERS = {"DefaultOwnership": "BasedOnOrigin", "CreateQuotationJournalInBatc
               "CreateConfirmationJournalInBatch": True, "MessageProcessorRunning": True,
               "ScmQuotationNumberPrefix": "F-", "ScmSalesOrderNumberPrefix": "F-SO-",
               "ScmInvoiceNumberPrefix": "F-INV-", "DefaultSite": "1", "DefaultWarehouse": "11"}
-
-
-def command(type_: str, target: str, data: dict) -> dict:  # type: ignore[type-arg]
-    return {"command_id": str(uuid4()), "type": type_, "issued_at": datetime.now(UTC).strftime(RFC3339_UTC),
-            "user": {"name": "bob", "privileges": []}, "target": target, "data": data}
 
 
 def result_of(cmd: dict):  # type: ignore[no-untyped-def,type-arg]
