@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class TopicProbe:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._admin: AIOKafkaAdminClient | None = None
 
     async def __aenter__(self) -> "TopicProbe":
         self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all",
@@ -75,6 +77,8 @@ class TopicProbe:
                 await self._task
             except asyncio.CancelledError:
                 pass
+        if self._admin:
+            await self._admin.close()
         if self._consumer:
             await self._consumer.stop()
         if self._producer:
@@ -132,6 +136,32 @@ class TopicProbe:
                     await asyncio.wait_for(self._arrived.wait(), remaining)
                 except TimeoutError:
                     pass
+
+    async def consumed(self, group: str, record: Record, *, timeout: float = 30.0) -> None:
+        """Wait until consumer group `group` has committed an offset past `record`. A service
+        commits a record's offset only after the transaction that handled it (the consumer
+        recipe), so this proves from outside that the service's state holds its effect."""
+        if self._admin is None:
+            self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+            await self._admin.start()
+        tp = TopicPartition(record.topic, record.partition)
+        deadline = time.monotonic() + timeout
+        while True:
+            offsets = await self._admin.list_consumer_group_offsets(group, partitions=[tp])
+            committed = offsets.get(tp)
+            if committed is not None and committed.offset > record.offset:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"group {group} has not consumed {record.topic}[{record.partition}]"
+                                   f"@{record.offset} after {timeout}s (committed: {committed})")
+            await asyncio.sleep(0.05)  # polling the fact, not waiting for it to happen
+
+    async def end_offset_total(self, topic: str) -> int:
+        """How many records `topic` holds, summed over its partitions (high watermarks)."""
+        assert self._consumer
+        partitions = [TopicPartition(topic, p) for p in self._consumer.partitions_for_topic(topic) or ()]
+        ends = await self._consumer.end_offsets(partitions)
+        return sum(ends.values())
 
     async def settle(self, seconds: float) -> None:
         """Let records that might still come arrive (to assert that nothing more does)."""
