@@ -5,12 +5,14 @@ end-to-end tests; it knows nothing but topic names and CONTRACT.md shapes."""
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import DefaultPartitioner
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,18 @@ class TopicProbe:
         partitions = [TopicPartition(topic, p) for p in self._consumer.partitions_for_topic(topic) or ()]
         ends = await self._consumer.end_offsets(partitions)
         return sum(ends.values())
+
+    def key_like(self, topic: str, key: str) -> str:
+        """A fresh UUID that the default (murmur2) partitioner puts on `key`'s partition of
+        `topic`: a sentinel answered under it arrives after any later record under `key`."""
+        assert self._consumer
+        partitions = sorted(self._consumer.partitions_for_topic(topic) or ())
+        partitioner = DefaultPartitioner()
+        wanted = partitioner(key.encode(), partitions, partitions)
+        while True:
+            candidate = str(uuid.uuid4())
+            if partitioner(candidate.encode(), partitions, partitions) == wanted:
+                return candidate
 
     async def settle(self, seconds: float) -> None:
         """Let records that might still come arrive (to assert that nothing more does)."""
