@@ -2,6 +2,8 @@
 CONTRACT.md sees quote-to-cash behave as the seed documents describe
 (the seed document: the two scenarios and the four-step example, docs/dualwrite-reference.md §1.2–1.3)."""
 
+from uuid import uuid4
+
 import pytest
 
 from .quote_clients import QUOTE_TOPICS, QuoteClients, line
@@ -143,7 +145,10 @@ async def test_sales_steps_out_of_order_are_refused_and_put_back(both, steps, ac
     expected = "sent" if steps else "created"
     assert restored["record"]["msdyn_salesquotationstatus"] == STATUS[expected]
     assert restored["record"]["name"] == "Office PCs"
-    await scm.probe.settle(1.0)
+    # Sentinel: the same change again (a new message, same row), refused after the first: its
+    # notification, on the same key, follows any second one for the first change
+    sentinel = await sales.send({**change, "message_id": str(uuid4())})
+    await sales.notification(number, sentinel)
     assert len(scm.probe.matching("dataverse.notifications",
                                   lambda r: r.value["refused_message_id"] == change["message_id"])) == 1
 
@@ -281,9 +286,17 @@ async def test_with_the_lifecycle_feature_off_only_data_syncs(both) -> None:
         assert "statecode" not in created["record"] and "statuscode" not in created["record"]
         assert created["record"]["msdyn_quotationcreationmethod"] == ORIGIN["SCM"]
         activation = await sales.activate(number)
-        await scm.probe.settle(2.0)
+        # Sentinels: a later Sales change of the row reaches SCM only after the adapter has
+        # handled the activation; a change made in SCM after that is written to the same Sales
+        # row after any write (refusal: a notification and a write back) the activation caused.
+        await sales.update_quote(number, name="Sentinel")
+        await scm.probe.wait_for("scm.quote.events", lambda r: r.key == number
+                                 and r.value["quotation"]["SALESQUOTATIONNAME"] == "Sentinel")
+        await scm.scm("quote.update", number, {"name": "Renamed in SCM"})
+        await sales.write("quote", number, lambda w: w["record"].get("name") == "Renamed in SCM")
+        assert not [w for w in sales.writes("quote", number) if w.value.get("caused_by") == activation["message_id"]]
         # Sales lifecycle changes do not reach SCM status, and are not refused either
-        assert [e.value["quotation"]["SALESQUOTATIONSTATUS"] for e in scm.events(number)] == ["created"]
+        assert {e.value["quotation"]["SALESQUOTATIONSTATUS"] for e in scm.events(number)} == {"created"}
         assert not scm.probe.matching("dataverse.notifications",
                                       lambda r: r.value["refused_message_id"] == activation["message_id"])
     finally:
