@@ -13,6 +13,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.structs import RecordMetadata
 
 
 @dataclass(frozen=True)
@@ -101,11 +102,11 @@ class TopicProbe:
                     self._arrived.notify_all()
 
     async def publish(self, topic: str, key: str | None, value: Any,
-                      headers: dict[str, str] | None = None) -> None:
-        """Publish a dict as JSON, or bytes as they are (to test bad input)."""
+                      headers: dict[str, str] | None = None) -> RecordMetadata:
+        """Publish a dict as JSON, or bytes as they are (to test bad input); return where it went."""
         assert self._producer
         raw = value if isinstance(value, bytes) else json.dumps(value).encode()
-        await self._producer.send_and_wait(
+        return await self._producer.send_and_wait(
             topic, raw, key=key.encode() if key is not None else None,
             headers=[(k, v.encode()) for k, v in (headers or {}).items()],
         )
@@ -139,8 +140,9 @@ class TopicProbe:
                 except TimeoutError:
                     pass
 
-    async def consumed(self, group: str, record: Record, *, timeout: float = 30.0) -> None:
-        """Wait until consumer group `group` has committed an offset past `record`. A service
+    async def consumed(self, group: str, record: Record | RecordMetadata, *, timeout: float = 30.0) -> None:
+        """Wait until consumer group `group` has committed an offset past `record` (read or
+        published by this probe). A service
         commits a record's offset only after the transaction that handled it (the consumer
         recipe), so this proves from outside that the service's state holds its effect."""
         if self._admin is None:
