@@ -188,8 +188,7 @@ async def test_no_echo_of_what_sales_sent(both) -> None:
 async def test_a_line_that_arrives_before_its_quote_is_held(both) -> None:
     sales, scm = both
     number = f"C-early-{id(both) % 10000}"
-    await sales.add_line(number)
-    await scm.probe.settle(1.0)
+    await sales.taken(await sales.add_line(number))  # taken (and held) before its quote exists
     await sales.create_quote(number)
     line_added = await scm.last_state(number, version=2)
     assert [x["PRODUCTNUMBER"] for x in line_added["quotation"]["lines"]] == ["PC-1"]
