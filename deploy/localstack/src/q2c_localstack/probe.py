@@ -180,5 +180,11 @@ class TopicProbe:
                 return candidate
 
     async def settle(self, seconds: float) -> None:
-        """Let records that might still come arrive (to assert that nothing more does)."""
+        """Let records that might still come arrive (to assert that nothing more does).
+
+        A fixed wait proves nothing; prefer a fact: `consumed` (a service has handled a record)
+        or a sentinel, a later message on the same key whose answer lands on the same key and
+        partition as the record that must not come (`key_like` for results), so per-key order
+        makes its arrival a proof. Keep `settle` only where no such answer exists: the absence
+        is on another topic or key than anything the test can make the service produce next."""
         await asyncio.sleep(seconds)
