@@ -99,9 +99,15 @@ async def test_a_command_delivered_again_changes_nothing_and_keeps_one_result(pr
     for _ in range(5):
         await probe.publish(COMMANDS, cmd["target"], cmd)
     await probe.wait_for(RESULTS, result_of(cmd))
-    await probe.settle(2.0)
+    # Sentinel: the same setting again, read after every copy (same key). Its event follows on
+    # the same key, and its id puts its result on the copies' results partition: both come
+    # after anything a second handling of a copy would have published.
+    sentinel = {**cmd, "command_id": probe.key_like(RESULTS, cmd["command_id"])}
+    await probe.publish(COMMANDS, cmd["target"], sentinel)
+    await probe.wait_for(RESULTS, result_of(sentinel))
+    await probe.wait_for(EVENTS, lambda r: r.headers.get("causation_id") == sentinel["command_id"])
     assert len(probe.matching(RESULTS, result_of(cmd))) == 1
-    assert len(probe.matching(EVENTS, lambda r: r.key == cmd["target"])) == 1
+    assert len(probe.matching(EVENTS, lambda r: r.key == cmd["target"])) == 2
 
 
 async def test_a_poison_command_goes_to_the_dlq_and_later_commands_still_work(probe_factory) -> None:
