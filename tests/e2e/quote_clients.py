@@ -2,7 +2,6 @@
 dual-write adapter's side of the internal entry point `quote.sales-commands`, and an SCM
 administrator on `scm.feature.commands`. Only topics and message shapes, no imports of q2c."""
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -110,10 +109,12 @@ class QuoteClients:
         await self.probe.publish("scm.feature.commands", name, command)
         [result] = await self.probe.wait_for("scm.command.results", lambda r: r.key == command["command_id"])
         assert result.value["outcome"] == "accepted", result.value
-        await self.probe.wait_for("scm.feature.events",
-                                  lambda r: r.headers.get("causation_id") == command["command_id"])
-        # The quote and ownership services read the same event on their own consumers.
-        await asyncio.sleep(0.5)
+        [event] = await self.probe.wait_for("scm.feature.events",
+                                            lambda r: r.headers.get("causation_id") == command["command_id"])
+        # The quote and ownership services read the event on their own consumers: wait until
+        # each has committed its offset, which it does only after storing the new value.
+        for group in ("quote", "ownership"):
+            await self.probe.consumed(group, event)
 
 
 def line(n: int, **overrides: Any) -> dict[str, Any]:

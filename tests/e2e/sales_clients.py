@@ -5,6 +5,8 @@ changes on `dataverse.<table>.changes` and reads `dataverse.<table>.writes` and
 from typing import Any
 from uuid import uuid4
 
+from aiokafka.structs import RecordMetadata
+
 from q2c_localstack.probe import Record, TopicProbe
 
 from .quote_clients import now
@@ -32,6 +34,7 @@ class SalesSystem:
     def __init__(self, probe: TopicProbe) -> None:
         self.probe = probe
         self.ids: dict[str, str] = {}  # alternate key → primary id
+        self.published: dict[str, RecordMetadata] = {}  # message id → where the change went
 
     def change(self, table: str, operation: str, record: dict[str, Any]) -> dict[str, Any]:
         return {"message_id": str(uuid4()), "table": table, "operation": operation, "occurred_at": now(),
@@ -40,8 +43,13 @@ class SalesSystem:
     async def send(self, change: dict[str, Any]) -> dict[str, Any]:
         table = change["table"]
         primary = change["record"].get(f"{table}id")
-        await self.probe.publish(f"dataverse.{table}.changes", primary, change)
+        self.published[change["message_id"]] = await self.probe.publish(f"dataverse.{table}.changes", primary,
+                                                                         change)
         return change
+
+    async def taken(self, change: dict[str, Any]) -> None:
+        """Wait until the adapter has handled `change` (its consumer offset is committed after)."""
+        await self.probe.consumed("dual-write-adapter", self.published[change["message_id"]])
 
     async def create_quote(self, number: str | None = None, **columns: Any) -> str:
         number = number or f"C-{uuid4().hex[:8]}"

@@ -2,6 +2,8 @@
 CONTRACT.md sees quote-to-cash behave as the seed documents describe
 (the seed document: the two scenarios and the four-step example, docs/dualwrite-reference.md §1.2–1.3)."""
 
+from uuid import uuid4
+
 import pytest
 
 from .quote_clients import QUOTE_TOPICS, QuoteClients, line
@@ -143,7 +145,10 @@ async def test_sales_steps_out_of_order_are_refused_and_put_back(both, steps, ac
     expected = "sent" if steps else "created"
     assert restored["record"]["msdyn_salesquotationstatus"] == STATUS[expected]
     assert restored["record"]["name"] == "Office PCs"
-    await scm.probe.settle(1.0)
+    # Sentinel: the same change again (a new message, same row), refused after the first: its
+    # notification, on the same key, follows any second one for the first change
+    sentinel = await sales.send({**change, "message_id": str(uuid4())})
+    await sales.notification(number, sentinel)
     assert len(scm.probe.matching("dataverse.notifications",
                                   lambda r: r.value["refused_message_id"] == change["message_id"])) == 1
 
@@ -170,11 +175,11 @@ async def test_no_echo_of_what_sales_sent(both) -> None:
     renamed = await scm.probe.wait_for("scm.quote.events", lambda r: r.key == number
                                        and r.value["quotation"]["SALESQUOTATIONNAME"] == "Renamed in Sales")
     assert renamed
-    await scm.probe.settle(2.0)
-    assert len(sales.writes("quote", number)) == writes_before
-    # but a change made in SCM is written to Sales, whole
+    # but a change made in SCM is written to Sales, whole; on the same key after the Sales
+    # rename, so when it is written any echo of the rename would already be there
     await scm.scm("quote.update", number, {"name": "Renamed in SCM"})
     written = await sales.write("quote", number, lambda w: w["record"]["name"] == "Renamed in SCM")
+    assert len(sales.writes("quote", number)) == writes_before + 1
     assert {"msdyn_quotenumber", "msdyn_salesquotationstatus", "msdyn_quotationcreationmethod",
             "msdyn_quotationownership", "statecode", "statuscode", "name", "customerid"} <= set(written["record"])
     assert written["alternate_key"] == {"msdyn_quotenumber": number}
@@ -183,8 +188,7 @@ async def test_no_echo_of_what_sales_sent(both) -> None:
 async def test_a_line_that_arrives_before_its_quote_is_held(both) -> None:
     sales, scm = both
     number = f"C-early-{id(both) % 10000}"
-    await sales.add_line(number)
-    await scm.probe.settle(1.0)
+    await sales.taken(await sales.add_line(number))  # taken (and held) before its quote exists
     await sales.create_quote(number)
     line_added = await scm.last_state(number, version=2)
     assert [x["PRODUCTNUMBER"] for x in line_added["quotation"]["lines"]] == ["PC-1"]
@@ -200,8 +204,11 @@ async def test_duplicate_sales_messages_change_nothing(both) -> None:
         await sales.send(change)
     await scm.probe.wait_for("scm.quote.events", lambda r: r.key == number
                              and r.value["quotation"]["SALESQUOTATIONNAME"] == "Once")
-    await scm.probe.settle(2.0)
-    assert [e.value["version"] for e in scm.events(number)] == [1, 2]
+    # Sentinel: a later change of the same row, applied after every copy (same key throughout)
+    await sales.update_quote(number, name="Sentinel")
+    await scm.probe.wait_for("scm.quote.events", lambda r: r.key == number
+                             and r.value["quotation"]["SALESQUOTATIONNAME"] == "Sentinel")
+    assert [e.value["version"] for e in scm.events(number)] == [1, 2, 3]
 
 
 async def test_poison_sales_messages_go_to_the_dlq(both, probe_factory) -> None:
@@ -278,9 +285,17 @@ async def test_with_the_lifecycle_feature_off_only_data_syncs(both) -> None:
         assert "statecode" not in created["record"] and "statuscode" not in created["record"]
         assert created["record"]["msdyn_quotationcreationmethod"] == ORIGIN["SCM"]
         activation = await sales.activate(number)
-        await scm.probe.settle(2.0)
+        # Sentinels: a later Sales change of the row reaches SCM only after the adapter has
+        # handled the activation; a change made in SCM after that is written to the same Sales
+        # row after any write (refusal: a notification and a write back) the activation caused.
+        await sales.update_quote(number, name="Sentinel")
+        await scm.probe.wait_for("scm.quote.events", lambda r: r.key == number
+                                 and r.value["quotation"]["SALESQUOTATIONNAME"] == "Sentinel")
+        await scm.scm("quote.update", number, {"name": "Renamed in SCM"})
+        await sales.write("quote", number, lambda w: w["record"].get("name") == "Renamed in SCM")
+        assert not [w for w in sales.writes("quote", number) if w.value.get("caused_by") == activation["message_id"]]
         # Sales lifecycle changes do not reach SCM status, and are not refused either
-        assert [e.value["quotation"]["SALESQUOTATIONSTATUS"] for e in scm.events(number)] == ["created"]
+        assert {e.value["quotation"]["SALESQUOTATIONSTATUS"] for e in scm.events(number)} == {"created"}
         assert not scm.probe.matching("dataverse.notifications",
                                       lambda r: r.value["refused_message_id"] == activation["message_id"])
     finally:

@@ -1,19 +1,14 @@
 """The feature-state service through the running stack, as an SCM user sees it: only the
 topics and messages of CONTRACT.md (§0, §4, §5) and the rules of DOMAIN.md §3."""
 
-from datetime import UTC, datetime
-from uuid import uuid4
+from datetime import datetime
 
 import pytest
 
 from q2c_localstack import services
 from q2c_localstack.config import StackConfig
 
-COMMANDS = "scm.feature.commands"
-RESULTS = "scm.command.results"
-EVENTS = "scm.feature.events"
-DLQ = "scm.feature.commands.dlq"
-RFC3339_UTC = "%Y-%m-%dT%H:%M:%SZ"
+from .feature_clients import COMMANDS, DLQ, EVENTS, RESULTS, RFC3339_UTC, command
 
 FEATURES = {"IntegrateQuotationLifecycle": True, "DefaultQuotationOwnership": True, "UseMessageProcessor": False,
             "PriceMaster": False, "CopyQuotationDataToSalesOrders": True}
@@ -21,11 +16,6 @@ PARAMETERS = {"DefaultOwnership": "BasedOnOrigin", "CreateQuotationJournalInBatc
               "CreateConfirmationJournalInBatch": True, "MessageProcessorRunning": True,
               "ScmQuotationNumberPrefix": "F-", "ScmSalesOrderNumberPrefix": "F-SO-",
               "ScmInvoiceNumberPrefix": "F-INV-", "DefaultSite": "1", "DefaultWarehouse": "11"}
-
-
-def command(type_: str, target: str, data: dict) -> dict:  # type: ignore[type-arg]
-    return {"command_id": str(uuid4()), "type": type_, "issued_at": datetime.now(UTC).strftime(RFC3339_UTC),
-            "user": {"name": "bob", "privileges": []}, "target": target, "data": data}
 
 
 def result_of(cmd: dict):  # type: ignore[no-untyped-def,type-arg]
@@ -109,9 +99,15 @@ async def test_a_command_delivered_again_changes_nothing_and_keeps_one_result(pr
     for _ in range(5):
         await probe.publish(COMMANDS, cmd["target"], cmd)
     await probe.wait_for(RESULTS, result_of(cmd))
-    await probe.settle(2.0)
+    # Sentinel: the same setting again, read after every copy (same key). Its event follows on
+    # the same key, and its id puts its result on the copies' results partition: both come
+    # after anything a second handling of a copy would have published.
+    sentinel = {**cmd, "command_id": probe.key_like(RESULTS, cmd["command_id"])}
+    await probe.publish(COMMANDS, cmd["target"], sentinel)
+    await probe.wait_for(RESULTS, result_of(sentinel))
+    await probe.wait_for(EVENTS, lambda r: r.headers.get("causation_id") == sentinel["command_id"])
     assert len(probe.matching(RESULTS, result_of(cmd))) == 1
-    assert len(probe.matching(EVENTS, lambda r: r.key == cmd["target"])) == 1
+    assert len(probe.matching(EVENTS, lambda r: r.key == cmd["target"])) == 2
 
 
 async def test_a_poison_command_goes_to_the_dlq_and_later_commands_still_work(probe_factory) -> None:

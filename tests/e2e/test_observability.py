@@ -6,7 +6,7 @@ import json
 
 from q2c_localstack.config import StackConfig
 
-from .test_feature_state import COMMANDS, RESULTS, command
+from .feature_clients import COMMANDS, RESULTS, command
 
 
 async def get(port: int, path: str) -> tuple[int, str]:

@@ -193,9 +193,19 @@ async def test_a_command_delivered_twice_has_one_result_and_one_event(clients: O
     await clients.publish_scm(command)
     await clients.publish_scm(command)
     await clients.result(command)
-    await clients.probe.settle(2.0)
+    await clients.state(number, 2)
+    # Sentinel: a later confirm of the same order (read after both copies, same key) whose
+    # result lands on the partition of the copies' results, after any second one of them.
+    sentinel = clients.scm_command("order.confirm", number)
+    sentinel["command_id"] = clients.probe.key_like("scm.command.results", command["command_id"])
+    await clients.publish_scm(sentinel)
+    await clients.result(sentinel)
+    # it is confirmed again, so its event (same key) also follows any event of a second copy
+    await clients.state(number, 3)
     assert len(clients.probe.matching("scm.command.results", lambda r: r.key == command["command_id"])) == 1
-    assert [e.value["type"] for e in clients.events(number)] == ["order.created", "order.confirmed"]
+    events = clients.events(number)
+    assert [e.value["type"] for e in events] == ["order.created", "order.confirmed", "order.confirmed"]
+    assert events[2].headers.get("causation_id") == sentinel["command_id"]
 
 
 @pytest.mark.parametrize("topic", ["scm.order.commands", "order.sales-commands", "order.invoicing-requests"])

@@ -101,9 +101,8 @@ async def test_a_sales_win_becomes_an_order_in_scm_linked_to_its_quote(parties) 
 async def test_order_lines_that_arrive_before_their_order_are_held(parties) -> None:
     sales, _, scm = parties
     number = f"C-SO-{uuid4().hex[:8]}"
-    await sales.add_order_line(number, 1)
-    await sales.add_order_line(number, 2, quantity="1")
-    await asyncio.sleep(1.0)  # the lines are taken (and held) before their order exists
+    for change in [await sales.add_order_line(number, 1), await sales.add_order_line(number, 2, quantity="1")]:
+        await sales.taken(change)  # the lines are taken (and held) before their order exists
     await sales.create_order(number)
 
     order = await scm.order_state(number, lambda o: len(o["lines"]) == 2)

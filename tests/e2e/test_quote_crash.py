@@ -30,7 +30,7 @@ async def test_killed_quote_and_ownership_services_lose_and_double_nothing(runni
     services.kill(running_stack, _spec(running_stack, "quote"))
     services.kill(running_stack, _spec(running_stack, "ownership"))
     answered_before_restart = len(clients.probe.matching("scm.command.results", lambda r: r.key in ids))
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(1.0)  # down for a while (not a synchronisation: nothing to wait for)
     # and restarted
     for name in ("ownership", "quote"):
         _, offset = services.start(running_stack, _spec(running_stack, name))
@@ -38,8 +38,16 @@ async def test_killed_quote_and_ownership_services_lose_and_double_nothing(runni
 
     # Then every command has its result, once (a record the relay sent twice after the kill
     # carries the same message id, so a reader sees one result)
-    results = await clients.probe.wait_for("scm.command.results", lambda r: r.key in ids, count=QUOTES, timeout=90)
-    await clients.probe.settle(2.0)
+    await clients.probe.wait_for("scm.command.results", lambda r: r.key in ids, count=QUOTES, timeout=90)
+    # Sentinels: each quotation sent again, read after its first send (same key), answered on
+    # the partition of that send's results, so after any second result of it.
+    sentinels = [{**clients.scm_command("quote.send", number),
+                  "command_id": clients.probe.key_like("scm.command.results", command["command_id"])}
+                 for number, command in zip(numbers, sends, strict=True)]
+    for sentinel in sentinels:
+        await clients.publish_scm(sentinel)
+    for sentinel in sentinels:
+        assert (await clients.result(sentinel, timeout=60))["code"] == "quote.invalid-transition"
     results = clients.probe.matching("scm.command.results", lambda r: r.key in ids)
     distinct: dict[str, set[str]] = defaultdict(set)
     for record in results:

@@ -229,7 +229,13 @@ async def test_a_command_delivered_again_changes_nothing(clients: QuoteClients) 
     for _ in range(4):
         await clients.publish_scm(command)
     assert (await clients.result(command))["outcome"] == "accepted"
-    await clients.probe.settle(2.0)
+    await clients.last_state(number, version=3)
+    # Sentinel: a later send of the same quotation (read after the copies, same key) whose
+    # result lands on the partition of the copies' results, after any second one of them.
+    sentinel = clients.scm_command("quote.send", number)
+    sentinel["command_id"] = clients.probe.key_like("scm.command.results", command["command_id"])
+    await clients.publish_scm(sentinel)
+    assert (await clients.result(sentinel))["code"] == "quote.invalid-transition"
     assert len(clients.probe.matching("scm.command.results", lambda r: r.key == command["command_id"])) == 1
     assert [e.value["version"] for e in clients.events(number)] == [1, 2, 3]
 

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from aiokafka.structs import RecordMetadata
 
 from .quote_clients import QUOTE_TOPICS, QuoteClients, now
 
@@ -42,8 +43,8 @@ def order_event(order_number: str, quotation_number: str | None, type_: str = "o
     }
 
 
-async def publish_order(clients: QuoteClients, event: dict[str, Any]) -> None:
-    await clients.probe.publish("scm.order.events", event["order"]["SALESORDERNUMBER"], event)
+async def publish_order(clients: QuoteClients, event: dict[str, Any]) -> RecordMetadata:
+    return await clients.probe.publish("scm.order.events", event["order"]["SALESORDERNUMBER"], event)
 
 
 def new_order_number() -> str:
@@ -101,8 +102,8 @@ async def test_an_order_before_its_quotation_exists_is_linked_by_the_confirm(cli
     # recorded, and the confirm applied later links in the same change.
     number = f"C-{uuid4().hex[:8]}"
     order = new_order_number()
-    await publish_order(clients, order_event(order, number))
-    await clients.probe.settle(1.0)  # nothing to observe: let the quote service record the link
+    published = await publish_order(clients, order_event(order, number))
+    await clients.probe.consumed("quote", published)  # committed once the link is recorded
 
     await clients.create_sales_quote(number=number)
     assert (await clients.sales("quote.send", number))["outcome"] == "accepted"

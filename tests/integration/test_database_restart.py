@@ -21,11 +21,15 @@ async def test_a_command_sent_while_the_database_is_down_is_answered_after(runni
         cmd = command("feature.set", "CopyQuotationDataToSalesOrders",
                       {"feature": "CopyQuotationDataToSalesOrders", "enabled": True})
         await probe.publish(COMMANDS, cmd["target"], cmd)
-        await probe.settle(3.0)
+        await probe.settle(3.0)  # kept: while the database is down there is no answer to wait for
         assert probe.matching(RESULTS, lambda r: r.key == cmd["command_id"]) == []  # nothing while it is down
         await asyncio.to_thread(postgres.start, running_stack)
         await asyncio.to_thread(postgres.wait_ready, running_stack)
         [result] = await probe.wait_for(RESULTS, lambda r: r.key == cmd["command_id"], timeout=90)
         assert result.value["outcome"] == "accepted"
-        await probe.settle(2.0)
+        # Sentinel: the same setting again (same key, read after the first), answered on the
+        # partition of the first one's results, so after any second result of it.
+        sentinel = {**cmd, "command_id": probe.key_like(RESULTS, cmd["command_id"])}
+        await probe.publish(COMMANDS, cmd["target"], sentinel)
+        await probe.wait_for(RESULTS, lambda r: r.key == sentinel["command_id"], timeout=60)
         assert len(probe.matching(RESULTS, lambda r: r.key == cmd["command_id"])) == 1

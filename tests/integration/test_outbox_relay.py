@@ -3,6 +3,7 @@
 import asyncio
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -40,6 +41,15 @@ async def _outbox_size(pool: asyncpg.Pool) -> int:
     return await pool.fetchval("SELECT count(*) FROM outbox")
 
 
+async def _wait_until_blocked_on_delete(pool: asyncpg.Pool, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    blocked = ("SELECT count(*) FROM pg_stat_activity"
+               " WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM outbox%'")
+    while not await pool.fetchval(blocked):
+        assert time.monotonic() < deadline, "the relay never reached its DELETE"
+        await asyncio.sleep(0.05)  # polling the fact
+
+
 def _start_relay(dsn: str, bootstrap: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, str(RELAY), dsn, bootstrap, str(BATCH)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -61,7 +71,10 @@ async def test_relay_killed_mid_batch_loses_nothing_and_dedupes(scratch_db, scra
     await blocker.execute("LOCK TABLE outbox IN SHARE MODE")
     relay = _start_relay(scratch_db, bootstrap)
     await probe.wait_for(topic, count=BATCH, timeout=60)
-    await asyncio.sleep(0.5)
+    # The relay deletes a batch only after every send of it is acknowledged: once its DELETE
+    # waits on our lock, the topic holds all it will publish before the crash.
+    await _wait_until_blocked_on_delete(pool)
+    await probe.wait_for(topic, count=await probe.end_offset_total(topic), timeout=60)
     relay.kill()
     relay.wait()
     await blocking.rollback()

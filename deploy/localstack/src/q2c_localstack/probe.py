@@ -5,11 +5,15 @@ end-to-end tests; it knows nothing but topic names and CONTRACT.md shapes."""
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.structs import RecordMetadata
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class TopicProbe:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._admin: AIOKafkaAdminClient | None = None
 
     async def __aenter__(self) -> "TopicProbe":
         self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all",
@@ -75,6 +80,8 @@ class TopicProbe:
                 await self._task
             except asyncio.CancelledError:
                 pass
+        if self._admin:
+            await self._admin.close()
         if self._consumer:
             await self._consumer.stop()
         if self._producer:
@@ -95,11 +102,11 @@ class TopicProbe:
                     self._arrived.notify_all()
 
     async def publish(self, topic: str, key: str | None, value: Any,
-                      headers: dict[str, str] | None = None) -> None:
-        """Publish a dict as JSON, or bytes as they are (to test bad input)."""
+                      headers: dict[str, str] | None = None) -> RecordMetadata:
+        """Publish a dict as JSON, or bytes as they are (to test bad input); return where it went."""
         assert self._producer
         raw = value if isinstance(value, bytes) else json.dumps(value).encode()
-        await self._producer.send_and_wait(
+        return await self._producer.send_and_wait(
             topic, raw, key=key.encode() if key is not None else None,
             headers=[(k, v.encode()) for k, v in (headers or {}).items()],
         )
@@ -133,6 +140,51 @@ class TopicProbe:
                 except TimeoutError:
                     pass
 
+    async def consumed(self, group: str, record: Record | RecordMetadata, *, timeout: float = 30.0) -> None:
+        """Wait until consumer group `group` has committed an offset past `record` (read or
+        published by this probe). A service
+        commits a record's offset only after the transaction that handled it (the consumer
+        recipe), so this proves from outside that the service's state holds its effect."""
+        if self._admin is None:
+            self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+            await self._admin.start()
+        tp = TopicPartition(record.topic, record.partition)
+        deadline = time.monotonic() + timeout
+        while True:
+            offsets = await self._admin.list_consumer_group_offsets(group, partitions=[tp])
+            committed = offsets.get(tp)
+            if committed is not None and committed.offset > record.offset:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"group {group} has not consumed {record.topic}[{record.partition}]"
+                                   f"@{record.offset} after {timeout}s (committed: {committed})")
+            await asyncio.sleep(0.05)  # polling the fact, not waiting for it to happen
+
+    async def end_offset_total(self, topic: str) -> int:
+        """How many records `topic` holds, summed over its partitions (high watermarks)."""
+        assert self._consumer
+        partitions = [TopicPartition(topic, p) for p in self._consumer.partitions_for_topic(topic) or ()]
+        ends = await self._consumer.end_offsets(partitions)
+        return sum(ends.values())
+
+    def key_like(self, topic: str, key: str) -> str:
+        """A fresh UUID that the default (murmur2) partitioner puts on `key`'s partition of
+        `topic`: a sentinel answered under it arrives after any later record under `key`."""
+        assert self._consumer
+        partitions = sorted(self._consumer.partitions_for_topic(topic) or ())
+        partitioner = DefaultPartitioner()
+        wanted = partitioner(key.encode(), partitions, partitions)
+        while True:
+            candidate = str(uuid.uuid4())
+            if partitioner(candidate.encode(), partitions, partitions) == wanted:
+                return candidate
+
     async def settle(self, seconds: float) -> None:
-        """Let records that might still come arrive (to assert that nothing more does)."""
+        """Let records that might still come arrive (to assert that nothing more does).
+
+        A fixed wait proves nothing; prefer a fact: `consumed` (a service has handled a record)
+        or a sentinel, a later message on the same key whose answer lands on the same key and
+        partition as the record that must not come (`key_like` for results), so per-key order
+        makes its arrival a proof. Keep `settle` only where no such answer exists: the absence
+        is on another topic or key than anything the test can make the service produce next."""
         await asyncio.sleep(seconds)
