@@ -91,6 +91,14 @@ def text_limit(column: str) -> int:
 def text_problem(value: str, limit: int) -> str | None:
     if len(value) > limit:
         return f"must be at most {limit:,} characters, got {len(value):,}"
+    return nul_problem(value)
+
+
+def nul_problem(value: str) -> str | None:
+    """A text with U+0000 (NUL), which no text column holds (PostgreSQL rejects it in text
+    and jsonb, so a service storing it would fail on every attempt)."""
+    if "\x00" in value:
+        return "must not contain the character U+0000 (NUL)"
     return None
 
 

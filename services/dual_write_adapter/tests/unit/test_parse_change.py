@@ -33,6 +33,7 @@ def test_a_change_with_its_alternate_key_is_accepted(table: str, record: dict) -
     ("quote", change("quote", {"quoteid": "q"}), "msdyn_quotenumber"),
     ("quote", change("quote", {"msdyn_quotenumber": ""}), "msdyn_quotenumber"),
     ("quote", change("quote", {"msdyn_quotenumber": 1001}), "msdyn_quotenumber"),
+    ("quote", change("quote", {"msdyn_quotenumber": "C-\x001"}), "alternate key must not contain"),
     ("quotedetail", change("quotedetail", {"msdyn_quotenumber": "C-1"}), "sequencenumber"),
     ("quotedetail", change("quotedetail", {"msdyn_quotenumber": "C-1", "sequencenumber": "1"}), "sequencenumber"),
     ("quotedetail", change("quotedetail", {"msdyn_quotenumber": "C-1", "sequencenumber": True}), "sequencenumber"),
