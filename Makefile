@@ -61,9 +61,11 @@ contract-release: setup
 	$(RUN) python -m q2c_localstack contract release $(VERSION)
 
 # Hostile input (issue 12): the Hypothesis fuzz tests with a large budget (make test runs a
-# small, derandomized one). FUZZ_EXAMPLES=N per test.
+# small, derandomized one). FUZZ_EXAMPLES=N per test; the e2e run through the real stack sends
+# FUZZ_STACK_MESSAGES=N messages with a fresh seed (Q2C_FUZZ_SEED=N replays one).
 fuzz: setup
-	Q2C_FUZZ=1 Q2C_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(RUN) pytest -q tests/unit/fuzz --hypothesis-show-statistics
+	Q2C_FUZZ=1 Q2C_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} Q2C_FUZZ_STACK_MESSAGES=$${FUZZ_STACK_MESSAGES:-600} \
+		$(RUN) pytest -q tests/unit/fuzz tests/e2e/test_fuzz_stack.py --hypothesis-show-statistics
 
 # The dual-write admin: make admin ARGS="maps" (pause MAP, resume MAP, errors, retry --all, initial-sync)
 admin: setup

@@ -92,7 +92,32 @@ def text_limit(column: str) -> int:
 def text_problem(value: str, limit: int) -> str | None:
     if len(value) > limit:
         return f"must be at most {limit:,} characters, got {len(value):,}"
+    return nul_problem(value)
+
+
+def nul_problem(value: str) -> str | None:
+    """A text with U+0000 (NUL), which no text column holds (PostgreSQL rejects it in text
+    and jsonb, so a service storing it would fail on every attempt)."""
+    if "\x00" in value:
+        return "must not contain the character U+0000 (NUL)"
     return None
+
+
+def nul_paths(value: object, path: str = "") -> list[str]:
+    """Where a JSON value holds U+0000, in a text or a name: `record.name`, `data.lines[0]`."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    found: list[str] = []
+    if isinstance(value, dict):
+        for name, item in value.items():
+            bad_name = "\x00" in str(name)
+            shown_name = repr(name) if bad_name else str(name)
+            inner = f"{path}.{shown_name}" if path else shown_name
+            found += [inner] if bad_name else nul_paths(item, inner)
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            found += nul_paths(item, f"{path}[{n}]")
+    return found
 
 
 def lines_problem(count: int) -> str | None:

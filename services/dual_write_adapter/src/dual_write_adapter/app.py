@@ -7,6 +7,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from q2c_contracts import limits
 from q2c_contracts.dataverse import DataverseChange
 from q2c_contracts.scm import FeatureStateEvent
 from q2c_contracts.topics import SCM_FEATURE_EVENTS
@@ -40,6 +41,14 @@ def parse_change(raw: dict[str, Any], tmap: TableMap) -> DataverseChange:
         if not isinstance(value, kind) or isinstance(value, bool) or value == "":
             raise ContractViolation(f"record.{column}: the alternate key is required "
                                     f"({kind.__name__}), got {value!r}")
+        if isinstance(value, str) and limits.nul_problem(value):  # no table of the adapter could name the row
+            raise ContractViolation(f"record.{column}: the alternate key must not contain U+0000 (NUL)")
+    # PostgreSQL holds no U+0000: outside a text column (whose value is judged later and
+    # refused, DOMAIN §5) no table of the adapter could keep the change.
+    text_columns = {c for c, kind in dataverse.COLUMN_TYPES[tmap.sales.table].items() if kind == dataverse.TEXT}
+    for path in limits.nul_paths(raw):
+        if path.removeprefix("record.") not in text_columns or not path.startswith("record."):
+            raise ContractViolation(f"{path} must not contain U+0000 (NUL)")
     # CONTRACT §0: a wrong JSON type (a number where a decimal string belongs, a string
     # where an integer does) is not what the topic carries. Values are judged later.
     for column, value in change.record.items():

@@ -33,6 +33,7 @@ def test_a_change_with_its_alternate_key_is_accepted(table: str, record: dict) -
     ("quote", change("quote", {"quoteid": "q"}), "msdyn_quotenumber"),
     ("quote", change("quote", {"msdyn_quotenumber": ""}), "msdyn_quotenumber"),
     ("quote", change("quote", {"msdyn_quotenumber": 1001}), "msdyn_quotenumber"),
+    ("quote", change("quote", {"msdyn_quotenumber": "C-\x001"}), "alternate key must not contain"),
     ("quotedetail", change("quotedetail", {"msdyn_quotenumber": "C-1"}), "sequencenumber"),
     ("quotedetail", change("quotedetail", {"msdyn_quotenumber": "C-1", "sequencenumber": "1"}), "sequencenumber"),
     ("quotedetail", change("quotedetail", {"msdyn_quotenumber": "C-1", "sequencenumber": True}), "sequencenumber"),
@@ -46,6 +47,19 @@ def test_a_change_with_its_alternate_key_is_accepted(table: str, record: dict) -
 def test_a_change_without_its_alternate_key_is_a_contract_violation(table: str, raw: dict, fragment: str) -> None:
     with pytest.raises(ContractViolation, match=fragment):
         parse_change(raw, MAP_OF[table])
+
+
+def test_a_nul_outside_a_text_column_is_a_contract_violation() -> None:
+    """The e2e fuzz run (seed 854860565): the adapter saved such a record and failed on every
+    attempt, as PostgreSQL holds no U+0000. A text column's NUL is refused later (DOMAIN §5)."""
+    key = {"msdyn_quotenumber": "C-1"}
+    for raw, where in [(change("quote", {**key, "unknown": "\x00"}), "record.unknown"),
+                       (change("quote", {**key, "unknown": [{"a": "\x00"}]}), "record.unknown[0].a"),
+                       (change("quote", {**key, "x\x00": 1}), "record.'x\\x00'"),
+                       ({**change("quote", key), "user": "al\x00ice"}, "user")]:
+        with pytest.raises(ContractViolation, match=re.escape(f"{where} must not contain U+0000")):
+            parse_change(raw, MAP_OF["quote"])
+    assert parse_change(change("quote", {**key, "name": "\x00"}), MAP_OF["quote"]).record["name"] == "\x00"
 
 
 # CONTRACT §0, DOMAIN §5: a wrong JSON type is dead-lettered at parse time; the value itself

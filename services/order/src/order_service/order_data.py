@@ -35,6 +35,9 @@ def _within_limit(key: str, value: str) -> str:
     limit = TEXT_LIMITS.get(key, DEFAULT_TEXT_LIMIT)
     if len(value) > limit:
         raise InvalidCommand(f"data.{key} is longer than {limit} characters")
+    problem = limits.nul_problem(value)
+    if problem is not None:
+        raise InvalidCommand(f"data.{key} {problem}")
     return value
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from q2c_contracts import refusals
+from q2c_contracts import limits, refusals
 from q2c_contracts.order import InvoicingDecision, InvoicingRequest, SalesOrderCommand
 from q2c_contracts.quote import QuoteEvent
 from q2c_contracts.scm import FeatureStateEvent, ScmCommand
@@ -96,6 +96,10 @@ class OrderService:
     # --- commands ------------------------------------------------------------------------------------
 
     async def handle(self, conn: asyncpg.Connection, outbox: Outbox, command: Command) -> None:
+        if nul := limits.nul_paths(command.data, "data"):  # no lookup may take it to PostgreSQL
+            await rejected(outbox, command, refusals.COMMAND_INVALID,
+                           f"{nul[0]} must not contain the character U+0000 (NUL)")
+            return
         features = await repo.features(conn)
         if command.type == "order.create":
             await self._create(conn, outbox, command, features)

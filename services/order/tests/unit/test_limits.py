@@ -55,6 +55,16 @@ def test_a_document_holds_at_most_1000_lines() -> None:
     assert refused(lambda: decisions.deliver(full, deliveries)) == "data.lines must hold at most 1,000 lines, got 1,001"
 
 
+def test_a_text_with_nul_is_invalid() -> None:
+    """PostgreSQL holds no U+0000 in text or jsonb: the e2e fuzz run (seed 2242021222) saw the
+    order service fail on every attempt for a currency "\\x00" and dead-letter the command."""
+    assert refused(lambda: decisions.new_order("F-SO-1", "SCM", {**HEADER, "currency": "US\x00D"}, F)) == \
+        "data.currency must not contain the character U+0000 (NUL)"
+    order = decisions.new_order("F-SO-1", "SCM", HEADER, F)
+    assert refused(lambda: decisions.update_header(order, {"name": "\x00"})) == \
+        "data.name must not contain the character U+0000 (NUL)"
+
+
 def test_a_name_longer_than_its_column_is_invalid() -> None:
     assert refused(lambda: decisions.new_order("F-SO-1", "SCM", {**HEADER, "name": "n" * 900_000}, F)) == \
         "data.name is longer than 300 characters"

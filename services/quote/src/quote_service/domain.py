@@ -127,8 +127,9 @@ def format_number(prefix: str, value: int) -> str:
 def new_quotation(number: str, issuer: str, data: dict[str, Any], features: Features) -> Quotation:
     if not isinstance(number, str) or not number.strip():  # the service checks it too; the domain does not trust it
         raise InvalidCommand("data.quotation_number must be a non-empty text")
-    if len(number) > limits.DEFAULT_TEXT_LIMIT:
-        raise InvalidCommand(f"data.quotation_number {limits.text_problem(number, limits.DEFAULT_TEXT_LIMIT)}")
+    problem = limits.text_problem(number, limits.DEFAULT_TEXT_LIMIT)
+    if problem is not None:
+        raise InvalidCommand(f"data.quotation_number {problem}")
     customer = _required_text(data, "customer_account")
     currency = _required_text(data, "currency")
     origin, ownership = origin_and_ownership(issuer, features)

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import asyncpg
 
-from q2c_contracts import refusals
+from q2c_contracts import limits, refusals
 from q2c_contracts.order import OrderEvent
 from q2c_contracts.ownership import Issuer, OwnershipDecision, OwnershipRequest
 from q2c_contracts.quote import SalesQuoteCommand
@@ -76,6 +76,10 @@ class QuoteService:
     # --- commands -----------------------------------------------------------------------------
 
     async def handle(self, conn: asyncpg.Connection, outbox: Outbox, command: Command) -> None:
+        if nul := limits.nul_paths(command.data, "data"):  # no lookup may take it to PostgreSQL
+            await answer(outbox, command, "rejected", code=refusals.COMMAND_INVALID,
+                         text=f"{nul[0]} must not contain the character U+0000 (NUL)")
+            return
         features = await repo.features(conn)
         if command.issuer == "scm" and command.type == "processor.run":
             count = await processor.process_all(conn, self.outbox_for)

@@ -49,6 +49,8 @@ def test_a_line_value_scm_cannot_hold_is_invalid(line: dict[str, Any], text: str
     pytest.param({"customer_account": "c" * 101}, "data.customer_account must be at most 100 characters, got 101",
                  id="customer"),
     pytest.param({"currency": "€" * 101}, "data.currency must be at most 100 characters, got 101", id="currency"),
+    pytest.param({"currency": "US\x00D"}, "data.currency must not contain the character U+0000 (NUL)",
+                 id="currency-nul"),
 ])
 def test_a_header_text_longer_than_its_column_is_invalid(data: dict[str, Any], text: str) -> None:
     assert refused(lambda: new_quotation("F-1", "scm", {**HEADER, **data}, F)) == text
@@ -58,6 +60,8 @@ def test_a_header_text_longer_than_its_column_is_invalid(data: dict[str, Any], t
 def test_a_quotation_number_longer_than_its_column_is_invalid() -> None:
     assert refused(lambda: new_quotation("C" * 101, "sales", HEADER, F)) == \
         "data.quotation_number must be at most 100 characters, got 101"
+    assert refused(lambda: new_quotation("C-\x001", "sales", HEADER, F)) == \
+        "data.quotation_number must not contain the character U+0000 (NUL)"
 
 
 @pytest.mark.parametrize("number", [True, 7, "", " ", None])
