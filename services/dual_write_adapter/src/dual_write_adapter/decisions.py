@@ -253,9 +253,15 @@ def _step(tmap: TableMap, old: Mapping[str, Any], new: Mapping[str, Any], target
 
 def refuse(tmap: TableMap, key: str, code: str, authoritative: Mapping[str, Any] | None, mirror: Mirror | None,
            features: Features, looked_up: LookedUp | None = None, text: str | None = None) -> list[Effect]:
-    """One notification and a write that puts the Sales row back."""
-    return [Notify(code, text if text is not None else REFUSALS[code]),
-            *restore(tmap, key, authoritative, mirror, features, looked_up)]
+    """One notification and a write that puts the Sales row back. The adapter refuses from its
+    own copy of SCM, which can lag: a row Sales has (a live mirror row) that the copy does not
+    show yet is on its way through SCM, so Sales gets its last good values back, not a delete."""
+    notify = Notify(code, text if text is not None else REFUSALS[code])
+    row = live(mirror)
+    if authoritative is None and row is not None:
+        record = {c: v for c, v in row.record.items() if c in tmap.written_columns}
+        return [notify, Write("upsert", record)]
+    return [notify, *restore(tmap, key, authoritative, mirror, features, looked_up)]
 
 
 def restore(tmap: TableMap, key: str, authoritative: Mapping[str, Any] | None, mirror: Mirror | None,

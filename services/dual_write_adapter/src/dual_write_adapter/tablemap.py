@@ -214,6 +214,11 @@ class TableMap(_Spec):
     def sales_keys(self) -> tuple[str, ...]:
         return self.sales.key
 
+    @property
+    def written_columns(self) -> frozenset[str]:
+        """Every Sales column a write of this map may carry: the key, the mapped columns, constants."""
+        return frozenset({*self.sales.key, *(c for f in self.fields for c in f.sales), *self.constants})
+
     def alternate_key(self, record: Mapping[str, Any]) -> dict[str, Any]:
         return {k: record[k] for k in self.sales.key}
 

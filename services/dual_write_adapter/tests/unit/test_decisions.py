@@ -447,3 +447,18 @@ SCM_OF = {
                           "INVOICEDQUANTITY": "0", "SALESORDERLINESTATUS": "backorder", "SHIPPINGSITEID": "1",
                           "SHIPPINGWAREHOUSEID": "11"},
 }
+
+
+def test_a_refusal_before_the_adapter_saw_scm_s_row_puts_back_sales_last_good_values() -> None:
+    # The line was created in Sales and forwarded; its SCM event has not reached the adapter
+    # yet, so the adapter's copy of SCM has no such line: Sales gets its last values back.
+    mirror = Mirror({**ORDER_LINE_ROW, "salesorderid": "o-1"})
+    effects = decide(ORDER, change("salesorder", "update", msdyn_salesordernumber="C-SO-1", statuscode=2),
+                     Mirror(ORDER_ROW), authoritative=None)
+    line = core.refuse(ORDER_LINE, "C-SO-1/1", "order.status-in-scm", None, mirror, FEATURES_ON)
+
+    # only the columns the maps write (not Sales' own ids or the owner)
+    assert effects == [RecordChange(), Notify(*STATUS_IN_SCM), Write("upsert", {
+        k: v for k, v in ORDER_ROW.items() if k not in ("salesorderid", "ownerid")})]
+    assert line == [Notify(*STATUS_IN_SCM), Write("upsert", {
+        k: v for k, v in ORDER_LINE_ROW.items() if k != "salesorderdetailid"})]
