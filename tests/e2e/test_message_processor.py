@@ -2,7 +2,6 @@
 quotations become messages on `scm.processor.events`, processed while MessageProcessorRunning
 is true or once per `processor.run`, each exactly once."""
 
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -12,15 +11,6 @@ from .quote_clients import QUOTE_TOPICS, QuoteClients
 @pytest.fixture
 async def clients(probe_factory) -> QuoteClients:
     return QuoteClients(await probe_factory(*QUOTE_TOPICS))
-
-
-@pytest.fixture
-async def stopped_processor(clients: QuoteClients) -> AsyncIterator[None]:
-    await clients.set_feature("UseMessageProcessor", True)
-    await clients.set_parameter("MessageProcessorRunning", False)
-    yield
-    await clients.set_parameter("MessageProcessorRunning", True)
-    await clients.set_feature("UseMessageProcessor", False)
 
 
 def processor_events(clients: QuoteClients, number: str, state: str | None = None) -> list[dict]:

@@ -3,7 +3,6 @@
 order service: they publish its `OrderEvent` records on `scm.order.events` (key = order
 number) and observe the quotation on `scm.quote.events` and `scm.processor.events`."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
 
@@ -18,15 +17,6 @@ LINKED = "quote.linked-to-sales-order"
 @pytest.fixture
 async def clients(probe_factory) -> QuoteClients:
     return QuoteClients(await probe_factory(*QUOTE_TOPICS))
-
-
-@pytest.fixture
-async def stopped_processor(clients: QuoteClients) -> AsyncIterator[None]:
-    await clients.set_feature("UseMessageProcessor", True)
-    await clients.set_parameter("MessageProcessorRunning", False)
-    yield
-    await clients.set_parameter("MessageProcessorRunning", True)
-    await clients.set_feature("UseMessageProcessor", False)
 
 
 def order_event(order_number: str, quotation_number: str | None, type_: str = "order.created",
