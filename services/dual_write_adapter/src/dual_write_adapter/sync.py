@@ -64,12 +64,16 @@ class Sync:
             parent = self.maps[tmap.parent]
             parent_known = await repo.document_known(conn, parent.sales.table, parent.scm.events,
                                                      tmap.parent_key(key))
-        # any change may be refused (a map's own refusals, or a value SCM cannot hold): SCM's
-        # record is what a refusal puts back
-        authoritative, looked_up = await self._authoritative(conn, tmap, key)
-        effects = core.sales_change(tmap, change, mirror=await repo.sales_row(conn, tmap.sales.table, key),
-                                    parent_known=parent_known, authoritative=authoritative,
-                                    features=await repo.features(conn), looked_up=looked_up)
+        mirror = await repo.sales_row(conn, tmap.sales.table, key)
+        features = await repo.features(conn)
+        effects = core.sales_change(tmap, change, mirror=mirror, parent_known=parent_known, authoritative=None,
+                                    features=features)
+        if any(isinstance(e, core.Notify) for e in effects):
+            # Refused: only now read SCM's record, which the restoring write puts back. Most
+            # changes are not refused, and this keeps their path one query shorter.
+            authoritative, looked_up = await self._authoritative(conn, tmap, key)
+            effects = core.sales_change(tmap, change, mirror=mirror, parent_known=parent_known,
+                                        authoritative=authoritative, features=features, looked_up=looked_up)
         await self._carry_out(conn, outbox, tmap, key, effects, Cause.of_change(change))
 
     async def _authoritative(self, conn: asyncpg.Connection, tmap: TableMap,
