@@ -24,6 +24,7 @@ class Record:
     key: str | None
     raw: bytes | None
     headers: dict[str, str] = field(default_factory=dict)
+    timestamp: int = 0  # the producer's create time, ms: the order records were sent in
 
     @property
     def value(self) -> Any:
@@ -93,7 +94,7 @@ class TopicProbe:
             batches = await self._consumer.getmany(timeout_ms=200)
             fresh = [
                 Record(m.topic, m.partition, m.offset, m.key.decode() if m.key else None, m.value,
-                       {k: v.decode(errors="replace") for k, v in m.headers or ()})
+                       {k: v.decode(errors="replace") for k, v in m.headers or ()}, m.timestamp)
                 for msgs in batches.values() for m in msgs
             ]
             if fresh:
