@@ -16,7 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from q2c_localstack import postgres, stack
 from q2c_localstack.config import REPO_ROOT, StackConfig
-from q2c_localstack.probe import TopicProbe
+from q2c_localstack.probe import TopicProbe, stack_watch
 
 TEST_HOME = REPO_ROOT / ".q2c" / "test"
 # Two test runs on one machine (two clones, say) keep apart by shifting every port. Every
@@ -84,12 +84,13 @@ async def create_topic(bootstrap: str, partitions: int = 3, name: str | None = N
 
 
 @pytest.fixture
-async def probe_factory(bootstrap: str) -> AsyncIterator:  # type: ignore[type-arg]
-    """Open TopicProbes that are closed after the test."""
+async def probe_factory(running_stack: StackConfig) -> AsyncIterator:  # type: ignore[type-arg]
+    """Open TopicProbes that are closed after the test; their `quiescent()` watches the stack."""
     opened: list[TopicProbe] = []
+    watch = stack_watch(running_stack)
 
     async def open_probe(*topics: str, from_beginning: bool = False) -> TopicProbe:
-        probe = TopicProbe(bootstrap, list(topics), from_beginning=from_beginning)
+        probe = TopicProbe(running_stack.kafka_bootstrap, list(topics), from_beginning=from_beginning, watch=watch)
         await probe.__aenter__()
         opened.append(probe)
         return probe

@@ -25,7 +25,7 @@ async def test_a_paused_map_queues_sales_changes_and_replays_them_in_order(runni
     try:
         for name in ("First", "Second", "Third"):
             await sales.update_quote(number, name=name)
-        await scm.probe.settle(2.0)
+        await scm.probe.quiescent()
         assert [e.value["version"] for e in scm.events(number)] == [1]  # nothing reached SCM
         row = map_line(await admin(running_stack, "maps"), "quotation-header")
         assert row[1] == "Paused" and int(row[2]) >= 3
@@ -46,7 +46,7 @@ async def test_a_paused_map_queues_scm_changes_for_sales_and_replays_them_in_ord
         for name in ("Alpha", "Beta"):
             assert (await scm.scm("quote.update", number, {"name": name}))["outcome"] == "accepted"
         await scm.scm("quote.send", number)
-        await scm.probe.settle(2.0)
+        await scm.probe.quiescent()
         assert [w.value["record"]["name"] for w in sales.writes("quote", number)] == ["Office PCs"]
     finally:
         await admin(running_stack, "resume", "quotation-header")
@@ -97,5 +97,5 @@ async def test_initial_sync_writes_every_quotation_and_feature_state(running_sta
     feature = await sales.write("msdyn_supplychainfeaturestate", "IntegrateQuotationLifecycle",
                                 lambda w: w["caused_by"] == "initial-sync")
     assert feature["record"] == {"msdyn_name": "IntegrateQuotationLifecycle", "statecode": 0}
-    await sales.probe.settle(1.0)
+    await sales.probe.quiescent()
     assert not sales.writes("msdyn_supplychainfeaturestate", "MessageProcessorRunning")

@@ -88,7 +88,7 @@ async def test_an_invalid_command_is_rejected_with_command_invalid(probe_factory
     assert result.value["outcome"] == "rejected"
     assert result.value["code"] == "command.invalid"
     assert fragment in result.value["text"]
-    await probe.settle(1.0)
+    await probe.quiescent()
     assert probe.matching(EVENTS, lambda r: r.headers.get("causation_id") == cmd["command_id"]) == []
 
 

@@ -233,7 +233,7 @@ async def test_every_fuzzed_message_gets_exactly_one_answer(running_stack, probe
         if all(s.answers(probe) for s in sent):
             break
         await asyncio.sleep(0.5)
-    await probe.settle(2.0)  # a second answer would come now
+    await probe.quiescent()
 
     twins = Counter(json.dumps(s.value, sort_keys=True) for s in sent)
     problems = [f"{problem}: {s.describe(probe)}" for s in sent

@@ -37,7 +37,7 @@ async def answered_once(sales: SalesSystem, table: str, key: str, change: dict[s
     """The one notification of a refused change and the write that restores the row."""
     note = await sales.order_notification(table, key, change)
     restore = await sales.write(table, key, lambda w: w["caused_by"] == change["message_id"])
-    await sales.probe.settle(1.0)
+    await sales.probe.quiescent()
     notes = sales.probe.matching("dataverse.notifications",
                                  lambda r: r.value["refused_message_id"] == change["message_id"])
     assert len(notes) == 1

@@ -112,7 +112,7 @@ async def test_an_over_invoicing_post_is_rejected_with_the_order_services_code_a
     result = await clients.result(post)
     assert (result["outcome"], result["code"], result["text"]) == ("rejected", "order.quantity-exceeded", text)
     assert result["target"] == order
-    await clients.probe.settle(1.0)
+    await clients.probe.quiescent()
     assert clients.events_caused_by(post) == []
     assert len(clients.results(post)) == 1
 
@@ -126,7 +126,7 @@ async def test_a_post_of_an_unknown_order_is_rejected_with_the_order_services_co
     assert (result["outcome"], result["code"], result["text"], result["target"]) == \
         ("rejected", "order.not-found", f"Sales order {order} does not exist", order)
     assert (await clients.decision(post))["type"] == "order.invoicing-rejected"
-    await clients.probe.settle(1.0)
+    await clients.probe.quiescent()
     assert clients.events_caused_by(post) == []
 
 
@@ -178,7 +178,7 @@ async def test_invalid_commands_are_refused_and_change_nothing(clients: InvoiceC
 
     assert (result["outcome"], result["code"], result["text"]) == ("rejected", "command.invalid", text)
     assert result["type"] == type_
-    await clients.probe.settle(1.0)
+    await clients.probe.quiescent()
     assert clients.requests(command) == []
     assert clients.events_caused_by(command) == []
     assert len(clients.results(command)) == 1
@@ -200,7 +200,7 @@ async def test_a_duplicate_command_and_repeated_decisions_change_nothing(clients
     await clients.decide({**decision, "message_id": str(uuid4()), "type": "order.invoicing-rejected",
                           "payload": {"request_id": post["command_id"], "sales_order_number": order,
                                       "outcome": "rejected", "code": "order.not-found", "text": "late"}})
-    await clients.probe.settle(3.0)
+    await clients.probe.quiescent()
 
     assert len(clients.requests(post)) == 1
     assert len(clients.results(post)) == 1
@@ -229,7 +229,7 @@ async def test_a_decision_for_an_unknown_request_is_ignored(clients: InvoiceClie
     assert result["outcome"] == "accepted", result
     [line] = (await clients.posted(result["target"]))["invoice"]["lines"]
     assert line["LINEAMOUNT"] == "1490.00"
-    await clients.probe.settle(1.0)
+    await clients.probe.quiescent()
     assert clients.probe.matching(EVENTS, lambda r: r.value["caused_by"] == request_id) == []
     assert clients.probe.matching(RESULTS, lambda r: r.key == request_id) == []
     assert clients.probe.matching(DECISIONS + ".dlq", lambda r: r.key == order) == []

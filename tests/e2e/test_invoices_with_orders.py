@@ -88,7 +88,7 @@ async def test_a_replayed_or_repeated_decision_posts_nothing_more(clients: Invoi
     await clients.decide(decision.value)  # the same message again
     await clients.decide({**decision.value, "message_id": str(uuid4())})  # the same decision, a new message
     await clients.publish(post)  # the command again: the inbox ends it, no second request
-    await clients.probe.settle(3.0)
+    await clients.probe.quiescent()
 
     assert len(clients.results(post)) == 1
     assert len(clients.events_caused_by(post)) == 1

@@ -43,7 +43,7 @@ async def test_a_stopped_processor_keeps_messages_queued_until_processor_run(cli
     assert confirmed["quotation"]["journals"] == []
 
     # Nothing moves while the processor is stopped
-    await clients.probe.settle(2.0)
+    await clients.probe.quiescent()
     assert processor_events(clients, number, "Processed") == []
 
     # processor.run processes every Queued message once, the dependent one after its parent
@@ -59,7 +59,7 @@ async def test_a_stopped_processor_keeps_messages_queued_until_processor_run(cli
 
     # a second run finds nothing left: each message was processed exactly once
     assert (await clients.scm("processor.run", "processor"))["outcome"] == "accepted"
-    await clients.probe.settle(1.5)
+    await clients.probe.quiescent()
     processed = [m["message_id"] for m in processor_events(clients, number, "Processed")]
     assert sorted(processed) == sorted({journal["message_id"], confirmation["message_id"], link["message_id"]})
     assert len((await clients.last_state(number))["quotation"]["journals"]) == 2
@@ -84,7 +84,7 @@ async def test_scm_owned_quotations_get_their_journal_at_once(clients: QuoteClie
     await clients.scm("quote.send", number)
     sent = await clients.last_state(number, version=3)
     assert [j["type"] for j in sent["quotation"]["journals"]] == ["quotation"]
-    await clients.probe.settle(1.0)
+    await clients.probe.quiescent()
     assert processor_events(clients, number) == []
 
 
@@ -106,7 +106,7 @@ async def test_queued_messages_survive_a_killed_quote_service(running_stack, cli
     await clients.probe.wait_for("scm.processor.events",
                                  lambda r: r.value["document"] in numbers and r.value["state"] == "Processed", count=3)
     await clients.scm("processor.run", "processor")
-    await clients.probe.settle(1.5)
+    await clients.probe.quiescent()
     for number in numbers:
         assert len(processor_events(clients, number, "Processed")) == 1
         assert len((await clients.last_state(number))["quotation"]["journals"]) == 1
@@ -134,7 +134,7 @@ async def test_an_administrator_cancels_and_requeues_a_message(running_stack, cl
     await clients.probe.wait_for("scm.processor.events",
                                  lambda r: r.key == message_id and r.value["state"] == "Canceled")
     await clients.scm("processor.run", "processor")  # a canceled message is not processed
-    await clients.probe.settle(1.0)
+    await clients.probe.quiescent()
     assert processor_events(clients, number, "Processed") == []
     assert f"{message_id}: Queued" in await processor_admin("requeue", message_id)
     await clients.scm("processor.run", "processor")

@@ -66,7 +66,7 @@ async def test_an_scm_order_is_confirmed_picked_and_delivered_in_two_packing_sli
 
     refused(await clients.scm("order.cancel", number), "order.invalid-transition",
             "The order cannot be canceled in processing status delivered")
-    await clients.probe.settle(1.0)
+    await clients.probe.quiescent()
     assert [e.value["version"] for e in clients.events(number)] == [1, 2, 3, 4, 5]
     assert [e.value["type"] for e in clients.events(number)] == \
         ["order.created", "order.confirmed", "order.picked", "order.delivered", "order.delivered"]
@@ -90,7 +90,7 @@ async def test_numbers_collide_and_unknown_orders_are_not_found(clients: OrderCl
     sales_missing = await clients.sales("order.update", missing, {"name": "x"})
     refused(sales_missing, "order.not-found", f"Sales order {missing} does not exist")
     assert sales_missing["order"] is None
-    await clients.probe.settle(1.0)
+    await clients.probe.quiescent()
     assert len(clients.events(number)) == 1
 
 
@@ -117,7 +117,7 @@ async def test_an_scm_quotation_confirmed_in_scm_becomes_an_scm_order(clients: O
     assert [(x["LINECREATIONSEQUENCENUMBER"], x["PRODUCTNUMBER"], x["ORDEREDSALESQUANTITY"], x["SALESPRICE"],
              x["LINEDISCOUNTAMOUNT"], x["SHIPPINGSITEID"], x["SHIPPINGWAREHOUSEID"]) for x in order["lines"]] == \
         [(1, "PC-1", "3", "500.00", "3.33", "1", "11"), (2, "PC-2", "3", "500.00", "3.33", "2", "21")]
-    await clients.probe.settle(2.0)
+    await clients.probe.quiescent()
     assert len(clients.probe.matching("scm.order.events",
                                       lambda r: r.value["order"]["QUOTATIONNUMBER"] == quotation)) == 1
 
@@ -139,7 +139,7 @@ async def test_sales_creates_an_order_and_cannot_change_it_after_delivery(client
     assert edit["order"]["SALESORDERPROCESSINGSTATUS"] == "partiallydelivered"
     assert edit["order"]["lines"][0]["ORDEREDSALESQUANTITY"] == "3"
     refused(await clients.sales("order.delete", number), *READ_ONLY)
-    await clients.probe.settle(1.0)
+    await clients.probe.quiescent()
     assert [e.value["version"] for e in clients.events(number)] == [1, 2, 3, 4]
 
 
@@ -180,7 +180,7 @@ async def test_invoicing_requests_are_reserved_once_and_never_beyond_the_remaind
     repeat = clients.invoicing_request(number, [(1, "2")], request_id=first["payload"]["request_id"])
     decisions = await clients.invoicing(repeat, count=2)
     assert decisions[1].value["payload"] == decision
-    await clients.probe.settle(1.0)
+    await clients.probe.quiescent()
     assert [e.value["version"] for e in clients.events(number)] == [1, 2, 3]
 
     [unknown] = await clients.invoicing(clients.invoicing_request(f"F-SO-M{uuid4().hex[:8]}", [(1, "1")]))

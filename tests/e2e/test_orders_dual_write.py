@@ -224,7 +224,7 @@ async def test_a_free_text_invoice_is_posted_and_never_reaches_sales(parties) ->
     invoice = result["target"]
     [event] = await scm.probe.wait_for("scm.invoice.events", lambda r: r.key == invoice)
     assert event.value["invoice"]["SALESORDERNUMBER"] is None
-    await sales.probe.settle(1.5)
+    await sales.probe.quiescent()
     assert not sales.writes("invoice", invoice)
     assert not sales.writes("invoicedetail", f"{invoice}/1")
 
@@ -315,7 +315,7 @@ async def test_a_repeated_sales_order_change_changes_nothing(parties) -> None:
     for _ in range(3):
         await sales.send(change)
     await scm.order_state(number, lambda o: o["SALESORDERNAME"] == "Laptops")
-    await sales.probe.settle(1.5)
+    await sales.probe.quiescent()
 
     renamed = scm.probe.matching("scm.order.events", lambda r: r.key == number and r.value["type"] == "order.updated"
                                  and r.value["caused_by"] == change["message_id"])
@@ -346,7 +346,7 @@ async def test_a_paused_order_map_queues_scm_changes_and_replays_them_in_order(r
     try:
         for type_ in ("order.confirm", "order.pick"):
             assert (await scm.order(type_, number))["outcome"] == "accepted"
-        await scm.probe.settle(2.0)
+        await scm.probe.quiescent()
         processing = [w.value["record"]["msdyn_processingstatus"] for w in sales.writes("salesorder", number)]
         assert PROCESSING["confirmed"] not in processing  # queued, not written
         row = map_line(await admin(running_stack, "maps"), "sales-order-header")
@@ -416,7 +416,7 @@ async def test_with_the_message_processor_the_sales_win_is_linked_after_the_conf
         [link] = await quotes.probe.wait_for("scm.processor.events", lambda r: r.value["document"] == quote
                                              and r.value["type"] == "link-sales-order")
         await quotes.probe.wait_for("scm.order.events", lambda r: r.key == order)
-        await quotes.probe.settle(1.0)
+        await quotes.probe.quiescent()
         # DOMAIN.md §6: the link waits for the processor, after the confirmation journal
         assert not quotes.probe.matching("scm.quote.events", lambda r: r.key == quote and r.value["quotation"][
             "GENERATEDSALESORDERNUMBER"] == order)

@@ -251,6 +251,6 @@ async def test_two_lifecycle_commands_at_once_one_wins_the_other_is_decided_agai
     # decided again on the new version, where the quotation is already sent
     assert (loser["code"], loser["text"]) == ("quote.invalid-transition",
                                               "The quotation cannot be sent from status sent")
-    await clients.probe.settle(1.0)
+    await clients.probe.quiescent()
     assert [e.value["version"] for e in clients.events(number)] == [1, 2, 3]
     assert len((await clients.last_state(number))["quotation"]["journals"]) == 1

@@ -102,7 +102,7 @@ async def test_an_order_before_its_quotation_exists_is_linked_by_the_confirm(cli
     [confirmed] = await clients.probe.wait_for(
         "scm.quote.events", lambda r: r.key == number and r.value["type"] == "quote.confirmed")
     assert confirmed.value["quotation"]["GENERATEDSALESORDERNUMBER"] == order
-    await clients.probe.settle(1.0)
+    await clients.probe.quiescent()
     assert events_of_type(clients, number, LINKED) == []
 
 
@@ -116,7 +116,7 @@ async def test_with_the_processor_the_link_waits_for_its_order_and_the_confirmat
 
     order = new_order_number()
     await publish_order(clients, order_event(order, number))
-    await clients.probe.settle(1.5)
+    await clients.probe.quiescent()
     # the queued link will make it, after the confirmation journal: the order does not link now
     assert events_of_type(clients, number, LINKED) == []
 
@@ -143,7 +143,7 @@ async def test_a_link_with_no_known_order_stays_queued_and_the_run_ends(clients:
     assert run["outcome"] == "accepted"  # the run answered: it ended
     await clients.probe.wait_for(
         "scm.processor.events", lambda r: r.value["document"] == number and r.value["state"] == "Processed", count=2)
-    await clients.probe.settle(1.5)
+    await clients.probe.quiescent()
     states = [r.value["state"] for r in clients.probe.matching("scm.processor.events",
                                                                 lambda r: r.key == link["message_id"])]
     assert states == ["Queued"]
@@ -166,7 +166,7 @@ async def test_repeated_and_later_orders_change_nothing(clients: QuoteClients) -
     await publish_order(clients, created)  # the same event again
     await publish_order(clients, order_event(first, number, "order.confirmed", version=2))
     await publish_order(clients, order_event(second, number))  # a second order naming the quotation
-    await clients.probe.settle(2.0)
+    await clients.probe.quiescent()
 
     [linked] = events_of_type(clients, number, LINKED)
     assert linked["quotation"]["GENERATEDSALESORDERNUMBER"] == first

@@ -34,7 +34,7 @@ async def test_replicas_against_external_servers_share_the_work_once(running_sta
             await clients.publish_scm(command)
         ids = {c["command_id"] for c in sends}
         await clients.probe.wait_for("scm.command.results", lambda r: r.key in ids, count=len(ids), timeout=60)
-        await clients.probe.settle(2.0)
+        await clients.probe.quiescent()
         per_command: dict[str, set[str]] = defaultdict(set)
         for record in clients.probe.matching("scm.command.results", lambda r: r.key in ids):
             per_command[record.key].add(record.headers["message_id"])

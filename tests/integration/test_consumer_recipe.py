@@ -13,6 +13,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel
 
 from q2c_contracts.topics import dead_letter_topic
+from q2c_localstack.config import StackConfig
+from q2c_localstack.probe import Watched
 from q2c_messaging.catalog import parse_catalog
 from q2c_messaging.consumer import Handling, Route
 from q2c_messaging.runtime import ServiceRuntime
@@ -33,6 +35,7 @@ class ServiceUnderTest:
     inbound: str
     outbound: str
     runtime: ServiceRuntime
+    watch: Watched  # for `probe.quiescent`: its group and its /metrics (outbox lag)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -54,7 +57,8 @@ async def _handle(handling: Handling[Ping]) -> None:
 TOPICS: dict[str, str] = {}
 
 
-def _build(name: str, inbound: str, outbound: str, db: str, bootstrap: str, migrations: Path) -> ServiceRuntime:
+def _build(name: str, inbound: str, outbound: str, db: str, bootstrap: str, migrations: Path,
+           http_port: int) -> ServiceRuntime:
     catalog = parse_catalog({
         "services": [name],
         "topics": {
@@ -64,7 +68,8 @@ def _build(name: str, inbound: str, outbound: str, db: str, bootstrap: str, migr
     })
     runtime = ServiceRuntime(
         name, migrations, catalog=catalog,
-        settings=RuntimeSettings(db_url=db, kafka_bootstrap=bootstrap, relay_poll_interval=0.2),
+        settings=RuntimeSettings(db_url=db, kafka_bootstrap=bootstrap, relay_poll_interval=0.2,
+                                 http_port=http_port),
     )
     runtime.route(Route(topic=inbound, parse=Ping.model_validate, message_id=lambda p: p.message_id,
                         handle=_handle))
@@ -72,7 +77,8 @@ def _build(name: str, inbound: str, outbound: str, db: str, bootstrap: str, migr
 
 
 @pytest.fixture
-async def service(scratch_db: str, bootstrap: str, tmp_path: Path) -> AsyncIterator[ServiceUnderTest]:
+async def service(scratch_db: str, running_stack: StackConfig, tmp_path: Path) -> AsyncIterator[ServiceUnderTest]:
+    bootstrap = running_stack.kafka_bootstrap
     name = f"it-svc-{uuid4().hex[:8]}"
     inbound = await create_topic(bootstrap, partitions=1)
     await create_topic(bootstrap, partitions=1, name=dead_letter_topic(inbound))
@@ -80,9 +86,12 @@ async def service(scratch_db: str, bootstrap: str, tmp_path: Path) -> AsyncItera
     TOPICS["out"] = outbound
     (tmp_path / "0001_effect.sql").write_text(
         "CREATE TABLE effect (id bigserial PRIMARY KEY, message_id text NOT NULL, n integer NOT NULL)")
-    runtime = _build(name, inbound, outbound, scratch_db, bootstrap, tmp_path)
+    # a port beside the stack's services (base + 1…6), below the ephemeral range as theirs
+    http_port = running_stack.http_base_port + 90
+    runtime = _build(name, inbound, outbound, scratch_db, bootstrap, tmp_path, http_port)
+    watch = Watched(groups={name: (inbound,)}, metrics={name: f"http://127.0.0.1:{http_port}/metrics"})
     async with runtime.app:
-        yield ServiceUnderTest(name, inbound, outbound, runtime)
+        yield ServiceUnderTest(name, inbound, outbound, runtime, watch)
 
 
 async def test_redelivered_message_changes_nothing(service: ServiceUnderTest, probe_factory) -> None:
@@ -93,7 +102,7 @@ async def test_redelivered_message_changes_nothing(service: ServiceUnderTest, pr
     await probe.publish(service.inbound, "doc-1", {"message_id": "m-2", "n": 2})
     # Then it is handled once: one effect, one outgoing message
     await probe.wait_for(service.outbound, count=2)
-    await probe.settle(1.5)
+    await probe.quiescent(service.watch)
     assert await service.effects("m-1") == 1
     assert await service.effects("m-2") == 1
     assert len(probe.matching(service.outbound, lambda r: r.headers["causation_id"] == "m-1")) == 1
@@ -107,15 +116,8 @@ async def test_reconsuming_the_whole_partition_changes_nothing(service: ServiceU
     await probe.wait_for(service.outbound, count=5)
     # When the service stops and its group's offset is rewound to the start (a redelivery
     # of everything, as after a crash between the database commit and the offset commit)
-    await service.runtime.app.stop()
-    rewinder = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=service.name, enable_auto_commit=False)
-    await rewinder.start()
-    tp = TopicPartition(service.inbound, 0)
-    rewinder.assign([tp])
-    await rewinder.commit({tp: 0})
-    await rewinder.stop()
-    await service.runtime.app.start()
-    await probe.settle(3.0)
+    await _rewind(service, bootstrap)
+    await probe.quiescent(service.watch)
     # Then nothing is handled twice
     for n in range(5):
         assert await service.effects(f"r-{n}") == 1
@@ -196,7 +198,7 @@ async def test_a_replay_from_offset_zero_adds_nothing_to_any_topic(service: Serv
     inbox_before = await service.pool.fetch("SELECT message_id FROM inbox ORDER BY message_id")
     # When the group is reset to offset 0 and everything is read again
     await _rewind(service, bootstrap)
-    await probe.settle(3.0)
+    await probe.quiescent(service.watch)
     # Then no topic gets a record, dead-letter queue included, and the database is unchanged
     assert len(probe.matching(dlq)) == 3
     assert len(probe.matching(service.outbound)) == 2

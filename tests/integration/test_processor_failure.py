@@ -33,7 +33,7 @@ async def test_a_failed_message_is_marked_and_its_dependent_waits(running_stack:
             assert {r.value["type"] for r in failed} == {"create-quotation-journal",
                                                          "create-quotation-confirmation-journal"}
             assert all(r.value["error"] == f"Quotation {number} does not exist" for r in failed)
-            await clients.probe.settle(1.0)
+            await clients.probe.quiescent()
             link = by_type["link-sales-order"]
             assert [r.value["state"] for r in clients.probe.matching(
                 "scm.processor.events", lambda r: r.key == link["message_id"])] == ["Queued"]

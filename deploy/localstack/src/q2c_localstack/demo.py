@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 from .config import StackConfig
-from .probe import TopicProbe
+from .probe import TopicProbe, stack_watch
 
 COMMANDS = "scm.feature.commands"
 RESULTS = "scm.command.results"
@@ -21,7 +21,7 @@ def run_demo(config: StackConfig) -> None:
 
     asyncio.run(_demo(config.kafka_bootstrap))
     asyncio.run(run_quote_to_cash(config.kafka_bootstrap))
-    asyncio.run(run_order_to_cash(config.kafka_bootstrap))
+    asyncio.run(run_order_to_cash(config.kafka_bootstrap, stack_watch(config)))
 
 
 def _command(type_: str, target: str, data: dict) -> dict:  # type: ignore[type-arg]
@@ -59,7 +59,7 @@ async def _demo(bootstrap: str) -> None:
                                           {"name": "MessageProcessorRunning", "value": "yes"}))
     # The compacted topic's last record per name is the whole current state.
     async with TopicProbe(bootstrap, [EVENTS], from_beginning=True) as probe:
-        await probe.settle(2.0)
+        await probe.caught_up()
         state = {r.key: r.value for r in probe.records}
     print("\ncurrent feature state (scm.feature.events, last record per name):")
     for name in sorted(state, key=lambda n: (state[n]["kind"], n)):

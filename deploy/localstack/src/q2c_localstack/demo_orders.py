@@ -11,7 +11,7 @@ from typing import Any
 from uuid import uuid4
 
 from .demo_q2c import Stage, _now
-from .probe import Record, TopicProbe
+from .probe import Record, TopicProbe, Watched
 
 TOPICS = ["dataverse.quote.writes", "dataverse.notifications", "dataverse.salesorder.writes",
           "dataverse.invoice.writes", "dataverse.invoicedetail.writes", "scm.quote.events", "scm.order.events",
@@ -25,7 +25,6 @@ ORDER_STATE_NAMES = {(0, 1): "Active", (3, 100001): "Fulfilled", (4, 100003): "I
 COLUMNS = ["step", "quotation", "→ order", "SCM status", "document", "processing (SCM)",
            "Sales processing", "Sales state", "invoice", "amount"]
 WIDTHS = [38, 9, 12, 10, 12, 26, 41, 18, 12, 8]
-SETTLE = 2.0  # seconds to wait for a write that must not come
 
 
 class OrderStage(Stage):
@@ -124,8 +123,8 @@ class OrderStage(Stage):
         print("  " + " | ".join(v.ljust(w) for v, w in zip(cells, WIDTHS, strict=True)))
 
 
-async def run_order_to_cash(bootstrap: str) -> None:
-    async with TopicProbe(bootstrap, TOPICS) as probe:
+async def run_order_to_cash(bootstrap: str, watch: Watched) -> None:
+    async with TopicProbe(bootstrap, TOPICS, watch=watch) as probe:
         run = uuid4().hex[:4].upper()
         await order_to_cash(OrderStage(probe), f"C-{run}6", f"C-SO-{run}1")
 
@@ -188,12 +187,12 @@ async def free_text(stage: OrderStage) -> None:
     number = result["target"]
     [event] = await stage.probe.wait_for("scm.invoice.events", lambda r: r.key == number)
     invoice = event.value["invoice"]
-    await stage.probe.settle(SETTLE)
+    await stage.probe.quiescent()  # the stack is quiet: a write to Sales would be here by now
     to_sales = stage.probe.matching("dataverse.invoice.writes", lambda r: r.key == number) + stage.probe.matching(
         "dataverse.invoicedetail.writes", lambda r: r.key.startswith(f"{number}/"))
     print(f"\nFree-text invoice (SCM invoice.post-free-text, no sales order): {number}")
     print(f"  SCM   scm.invoice.events: {event.value['type']} {invoice['INVOICENUMBER']}, SALESORDERNUMBER "
           f"{json.dumps(invoice['SALESORDERNUMBER'])}, {invoice['lines'][0]['DESCRIPTION']} "
           f"{invoice['TOTALINVOICEAMOUNT']} {invoice['CURRENCYCODE']}")
-    print(f"  Sales dataverse.invoice.writes / invoicedetail.writes for {number} within {SETTLE:.0f} s: "
+    print(f"  Sales dataverse.invoice.writes / invoicedetail.writes for {number} once the stack is quiet: "
           f"{len(to_sales)}" + (" (never written to Sales)" if not to_sales else " (unexpected!)"))

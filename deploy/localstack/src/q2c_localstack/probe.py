@@ -6,14 +6,18 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import RecordMetadata
+from prometheus_client.parser import text_string_to_metric_families
+
+from .config import StackConfig
 
 
 @dataclass(frozen=True)
@@ -34,12 +38,73 @@ class Record:
 Predicate = Callable[[Record], bool]
 
 
+@dataclass(frozen=True)
+class Watched:
+    """What `TopicProbe.quiescent` watches: each consumer group with the topics it reads, and
+    each service's /metrics URL (its `q2c_outbox_lag` gauge: outbox rows not yet published)."""
+
+    groups: Mapping[str, tuple[str, ...]]
+    metrics: Mapping[str, str]
+
+
+def stack_watch(config: StackConfig) -> Watched:
+    """Every service of the stack: its group (= its name) reads the topics the catalog names it
+    a consumer of; its /metrics is on the stack's HTTP port for it."""
+    from q2c_messaging.catalog import load_catalog  # the catalog is the runtime's, read as data
+
+    names = {s.name for s in config.services}
+    catalog = load_catalog(config.topic_catalog)
+    groups = {name: tuple(sorted(t.name for t in catalog if name in t.consumers)) for name in sorted(names)}
+    return Watched(groups={g: topics for g, topics in groups.items() if topics},
+                   metrics={s.name: f"http://127.0.0.1:{config.http_port(s)}/metrics" for s in config.services})
+
+
+async def metric(url: str, name: str, **labels: str) -> float:
+    """One sample of a service's /metrics page (`url`), 0 when it has none yet (a counter not
+    yet counted). The service brings its outbox gauges up to date at the scrape."""
+    parts = urlsplit(url)
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, parts.port), 5)
+    try:
+        writer.write(f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        response = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    head, _, body = response.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise ConnectionError(f"{url} answered {head.splitlines()[:1]!r}")
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+async def wait_for_metric(url: str, name: str, predicate: Callable[[float], bool], *, timeout: float = 30.0,
+                          **labels: str) -> float:
+    """Poll a sample of /metrics until `predicate` holds for it; return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value: float | None = await metric(url, name, **labels)
+        except (OSError, TimeoutError):
+            value = None  # the service is not answering (yet): poll on
+        if value is not None and predicate(value):
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name}{labels} at {url} is {value} after {timeout}s")
+        await asyncio.sleep(0.1)  # polling the fact, not waiting for it to happen
+
+
 class TopicProbe:
     """Reads `topics` (every partition, no consumer group) from their current end, or from
     the beginning with `from_beginning=True`, into a buffer that `wait_for` searches."""
 
-    def __init__(self, bootstrap: str, topics: list[str], *, from_beginning: bool = False) -> None:
+    def __init__(self, bootstrap: str, topics: list[str], *, from_beginning: bool = False,
+                 watch: Watched | None = None) -> None:
         self._bootstrap = bootstrap
+        self.watch = watch
+        self._next: dict[TopicPartition, int] = {}  # per partition: the offset after the last record buffered
         self._topics = topics
         self._from_beginning = from_beginning
         self.records: list[Record] = []
@@ -48,6 +113,7 @@ class TopicProbe:
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
         self._admin: AIOKafkaAdminClient | None = None
+        self._offsets: AIOKafkaConsumer | None = None  # reads end offsets for `quiescent`
 
     async def __aenter__(self) -> "TopicProbe":
         self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all",
@@ -69,8 +135,8 @@ class TopicProbe:
             await self._consumer.seek_to_beginning(*partitions)
         else:
             await self._consumer.seek_to_end(*partitions)
-            for tp in partitions:  # resolve positions now, so nothing published later is missed
-                await self._consumer.position(tp)
+        for tp in partitions:  # resolve positions now, so nothing published later is missed
+            self._next[tp] = await self._consumer.position(tp)
         self._task = asyncio.create_task(self._pump())
         return self
 
@@ -83,6 +149,8 @@ class TopicProbe:
                 pass
         if self._admin:
             await self._admin.close()
+        if self._offsets:
+            await self._offsets.stop()
         if self._consumer:
             await self._consumer.stop()
         if self._producer:
@@ -100,6 +168,8 @@ class TopicProbe:
             if fresh:
                 async with self._arrived:
                     self.records.extend(fresh)
+                    for r in fresh:
+                        self._next[TopicPartition(r.topic, r.partition)] = r.offset + 1
                     self._arrived.notify_all()
 
     async def publish(self, topic: str, key: str | None, value: Any,
@@ -146,13 +216,11 @@ class TopicProbe:
         published by this probe). A service
         commits a record's offset only after the transaction that handled it (the consumer
         recipe), so this proves from outside that the service's state holds its effect."""
-        if self._admin is None:
-            self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
-            await self._admin.start()
+        admin = await self._admin_client()
         tp = TopicPartition(record.topic, record.partition)
         deadline = time.monotonic() + timeout
         while True:
-            offsets = await self._admin.list_consumer_group_offsets(group, partitions=[tp])
+            offsets = await admin.list_consumer_group_offsets(group, partitions=[tp])
             committed = offsets.get(tp)
             if committed is not None and committed.offset > record.offset:
                 return
@@ -180,12 +248,102 @@ class TopicProbe:
             if partitioner(candidate.encode(), partitions, partitions) == wanted:
                 return candidate
 
-    async def settle(self, seconds: float) -> None:
-        """Let records that might still come arrive (to assert that nothing more does).
+    async def quiescent(self, watch: Watched | None = None, *, timeout: float = 60.0) -> None:
+        """Wait until the stack is quiet and this probe has read every record it will get, so
+        that a record not in `records` now will not come: absence proved by facts, not time.
 
-        A fixed wait proves nothing; prefer a fact: `consumed` (a service has handled a record)
-        or a sentinel, a later message on the same key whose answer lands on the same key and
-        partition as the record that must not come (`key_like` for results), so per-key order
-        makes its arrival a proof. Keep `settle` only where no such answer exists: the absence
-        is on another topic or key than anything the test can make the service produce next."""
-        await asyncio.sleep(seconds)
+        Quiet means, in one observation: every watched group has committed, on every partition
+        of every topic it reads, the topic's end offset (lag 0); every watched service's outbox
+        has no row waiting for the relay; and the end offsets read again afterwards have not
+        moved. A service commits a record's offset only after the transaction that wrote its
+        outbox rows, and deletes outbox rows only once the broker has them, so lag 0 with empty
+        outboxes means every effect of every record consumed is on its topic. Then this probe
+        reads its own topics up to those end offsets. Not covered: work a service starts by
+        itself (a timer, the message processor's loop), which no offset or outbox shows until
+        it has written something."""
+        watch = watch or self.watch
+        if watch is None:
+            raise ValueError("quiescent needs to know the stack's groups and services (watch=...)")
+        admin = await self._admin_client()
+        deadline = time.monotonic() + timeout
+        partitions = await self._partitions({t for topics in watch.groups.values() for t in topics}
+                                            | {tp.topic for tp in self._next})
+        assert self._offsets
+        while True:
+            ends = await self._offsets.end_offsets(partitions)
+            waiting = await self._lagging(admin, watch, ends)
+            if not waiting:
+                again = await self._offsets.end_offsets(partitions)
+                moved = [f"{tp.topic}[{tp.partition}] {ends[tp]}->{again[tp]}"
+                         for tp in partitions if again[tp] != ends[tp]]
+                waiting = [f"records arrived meanwhile: {', '.join(moved)}"] if moved else []
+            if not waiting:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the stack is not quiet after {timeout}s: " + "; ".join(waiting))
+            await asyncio.sleep(0.05)  # polling the fact, not waiting for it to happen
+        # the stack is quiet at `ends`: read this probe's partitions up to there
+        await self._read_to(ends, deadline - time.monotonic())
+
+    async def caught_up(self, *, timeout: float = 30.0) -> None:
+        """Wait until `records` holds every record of this probe's topics up to their end offsets
+        of now (e.g. the whole state of a compacted topic read from the beginning)."""
+        deadline = time.monotonic() + timeout
+        partitions = await self._partitions({tp.topic for tp in self._next})
+        assert self._offsets
+        await self._read_to(await self._offsets.end_offsets(partitions), deadline - time.monotonic())
+
+    async def _read_to(self, ends: Mapping[TopicPartition, int], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        async with self._arrived:
+            while behind := [tp for tp, at in self._next.items() if at < ends[tp]]:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the probe has not read up to the end of {behind}")
+                try:
+                    await asyncio.wait_for(self._arrived.wait(), max(0.05, deadline - time.monotonic()))
+                except TimeoutError:
+                    pass
+
+    async def _admin_client(self) -> AIOKafkaAdminClient:
+        if self._admin is None:
+            self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+            await self._admin.start()
+        return self._admin
+
+    async def _partitions(self, topics: set[str]) -> list[TopicPartition]:
+        """Every partition of `topics`, with the offsets reader tracking their metadata."""
+        if self._offsets is None:
+            # a consumer of its own, assigned nothing: the reading consumer's metadata follows
+            # its assignment and would drop the topics tracked here
+            self._offsets = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+            await self._offsets.start()
+        for topic in topics:
+            await self._offsets._client.add_topic(topic)  # noqa: SLF001 - no public way to track a topic
+        partitions = []
+        for topic in sorted(topics):
+            ids = self._offsets.partitions_for_topic(topic)
+            if not ids:
+                raise LookupError(f"topic {topic} does not exist")
+            partitions += [TopicPartition(topic, p) for p in sorted(ids)]
+        return partitions
+
+    async def _lagging(self, admin: AIOKafkaAdminClient, watch: Watched,
+                       ends: dict[TopicPartition, int]) -> list[str]:
+        """What is not quiet yet at the end offsets `ends`: groups behind, outboxes not empty."""
+        waiting = []
+        for group, topics in watch.groups.items():
+            committed = await admin.list_consumer_group_offsets(group)
+            for tp in (tp for tp in ends if tp.topic in topics):
+                meta = committed.get(tp)
+                at = meta.offset if meta is not None and meta.offset >= 0 else 0
+                if at < ends[tp]:
+                    waiting.append(f"group {group} at {at} of {ends[tp]} on {tp.topic}[{tp.partition}]")
+        for service, url in watch.metrics.items():
+            try:
+                lag = await metric(url, "q2c_outbox_lag", service=service)
+            except (OSError, TimeoutError) as exc:
+                waiting.append(f"outbox of {service} unknown ({exc!r})")
+                continue
+            if lag:
+                waiting.append(f"outbox of {service} has {lag:g} rows to publish")
+        return waiting

@@ -312,3 +312,12 @@ class OutboxRelay:
         log.warning("outbox.refused", id=row["id"], topic=row["topic"], key=row["key"], error=error,
                     attempt=row["attempts"] + 1, parked=parked)
         return parked
+
+
+async def outbox_counts(conn: Connection | asyncpg.Pool) -> tuple[int, int]:
+    """(rows waiting for the relay, rows parked): what the outbox gauges show."""
+    row = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE parked_at IS NULL) AS waiting,"
+        " count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked FROM outbox")
+    assert row is not None  # an aggregate always returns one row
+    return int(row["waiting"]), int(row["parked"])

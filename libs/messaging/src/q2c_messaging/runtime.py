@@ -24,7 +24,7 @@ from . import headers
 from .catalog import TopicCatalog, load_catalog
 from .consumer import TRANSIENT_ERRORS, MessageProcessor, Route
 from .dead_letters import DeadLetters, SourceRecord
-from .outbox import Outbox, OutboxRelay
+from .outbox import Outbox, OutboxRelay, outbox_counts
 from .producer import make_producer
 from .settings import RuntimeSettings
 
@@ -149,7 +149,8 @@ class ServiceRuntime:
             await hook(self._pool)
         self._tasks = [asyncio.create_task(task()) for task in [*self._background, self._watch_outbox]]
         if self.settings.http_port:
-            self._http = HealthServer(self.settings.http_port, self._health, host=self.settings.http_host)
+            self._http = HealthServer(self.settings.http_port, self._health, host=self.settings.http_host,
+                                      refresh=self._count_outbox)
             await self._http.start()
 
     async def _ready(self) -> None:
@@ -171,16 +172,17 @@ class ServiceRuntime:
             pass
         return checks
 
+    async def _count_outbox(self) -> None:
+        """The outbox gauges: rows written and not yet published, and rows parked. Also run at
+        every /metrics scrape, so `q2c_outbox_lag` 0 there means the outbox is empty now."""
+        lag, parked = await outbox_counts(self.pool)
+        metrics.OUTBOX_LAG.labels(self.service).set(lag)
+        metrics.OUTBOX_PARKED_ROWS.labels(self.service).set(parked)
+
     async def _watch_outbox(self) -> None:
-        """The outbox gauges: rows written and not yet published, and rows parked."""
         while True:
             try:
-                row = await self.pool.fetchrow(
-                    "SELECT count(*) FILTER (WHERE parked_at IS NULL) AS lag,"
-                    " count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked FROM outbox")
-                assert row is not None
-                metrics.OUTBOX_LAG.labels(self.service).set(row["lag"])
-                metrics.OUTBOX_PARKED_ROWS.labels(self.service).set(row["parked"])
+                await self._count_outbox()
             except Exception as exc:  # noqa: BLE001 - a gauge must not stop the service
                 log.debug("outbox.lag_unknown", error=repr(exc))
             await asyncio.sleep(5)

@@ -13,11 +13,15 @@ from .logging import get_logger
 log = get_logger(__name__)
 
 HealthCheck = Callable[[], Awaitable[dict[str, bool]]]
+# Brings gauges up to date just before a scrape, so that a reader of /metrics (a test waiting
+# for the stack to be quiet, say) sees the state of now, not of the last periodic refresh.
+Refresh = Callable[[], Awaitable[None]]
 
 
 class HealthServer:
-    def __init__(self, port: int, check: HealthCheck, host: str = "127.0.0.1") -> None:
-        self.port, self.host, self.check = port, host, check
+    def __init__(self, port: int, check: HealthCheck, host: str = "127.0.0.1",
+                 refresh: Refresh | None = None) -> None:
+        self.port, self.host, self.check, self.refresh = port, host, check, refresh
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -37,6 +41,7 @@ class HealthServer:
             parts = request.decode("latin-1").split()
             path = parts[1] if len(parts) > 1 else "/"
             if path == "/metrics":
+                await self._refresh()
                 status, content_type, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest()
             elif path == "/health":
                 checks = await self._checks()
@@ -52,6 +57,14 @@ class HealthServer:
             pass
         finally:
             writer.close()
+
+    async def _refresh(self) -> None:
+        if self.refresh is None:
+            return
+        try:
+            await asyncio.wait_for(self.refresh(), 5)
+        except Exception as exc:  # noqa: BLE001 - the scrape still answers, with the last values
+            log.warning("http.metrics_refresh_failed", error=repr(exc))
 
     async def _checks(self) -> dict[str, bool]:
         try:
