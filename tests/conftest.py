@@ -7,7 +7,7 @@ import logging
 import os
 import shutil
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from uuid import uuid4
 
 import asyncpg
@@ -84,7 +84,7 @@ async def create_topic(bootstrap: str, partitions: int = 3, name: str | None = N
 
 
 @pytest.fixture
-async def probe_factory(running_stack: StackConfig) -> AsyncIterator:  # type: ignore[type-arg]
+async def probe_factory(running_stack: StackConfig) -> AsyncIterator[Callable[..., Awaitable[TopicProbe]]]:
     """Open TopicProbes that are closed after the test; their `quiescent()` watches the stack."""
     opened: list[TopicProbe] = []
     watch = stack_watch(running_stack)

@@ -2,6 +2,7 @@
 administrator's commands on `scm.feature.commands`. Shared by the e2e modules that set features."""
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
 COMMANDS = "scm.feature.commands"
@@ -11,6 +12,6 @@ DLQ = "scm.feature.commands.dlq"
 RFC3339_UTC = "%Y-%m-%dT%H:%M:%SZ"
 
 
-def command(type_: str, target: str, data: dict) -> dict:  # type: ignore[type-arg]
+def command(type_: str, target: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"command_id": str(uuid4()), "type": type_, "issued_at": datetime.now(UTC).strftime(RFC3339_UTC),
             "user": {"name": "bob", "privileges": []}, "target": target, "data": data}

@@ -2,6 +2,7 @@
 changes on `dataverse.<table>.changes` and reads `dataverse.<table>.writes` and
 `dataverse.notifications`, as CONTRACT.md §1–§3 describe. Nothing but topics and shapes."""
 
+from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
@@ -159,7 +160,8 @@ class SalesSystem:
     def writes(self, table: str, key: str) -> list[Record]:
         return self.probe.matching(f"dataverse.{table}.writes", lambda r: r.key == key)
 
-    async def write(self, table: str, key: str, predicate=lambda w: True, timeout: float = 30) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    async def write(self, table: str, key: str, predicate: Callable[[dict[str, Any]], bool] = lambda w: True,
+                    timeout: float = 30) -> dict[str, Any]:
         """The first write to the row that satisfies `predicate`."""
         [record, *_] = await self.probe.wait_for(f"dataverse.{table}.writes",
                                                  lambda r: r.key == key and predicate(r.value), timeout=timeout)

@@ -2,11 +2,13 @@
 topics and messages of CONTRACT.md (§0, §4, §5) and the rules of DOMAIN.md §3."""
 
 from datetime import datetime
+from typing import Any
 
 import pytest
 
 from q2c_localstack import services
 from q2c_localstack.config import StackConfig
+from q2c_localstack.probe import Predicate
 
 from .feature_clients import COMMANDS, DLQ, EVENTS, RESULTS, RFC3339_UTC, command
 
@@ -18,7 +20,7 @@ PARAMETERS = {"DefaultOwnership": "BasedOnOrigin", "CreateQuotationJournalInBatc
               "ScmInvoiceNumberPrefix": "F-INV-", "DefaultSite": "1", "DefaultWarehouse": "11"}
 
 
-def result_of(cmd: dict):  # type: ignore[no-untyped-def,type-arg]
+def result_of(cmd: dict[str, Any]) -> Predicate:
     return lambda r: r.key == cmd["command_id"]
 
 

@@ -4,6 +4,7 @@ internal invoicing topics (docs/orders-and-invoices.md). Observed only on the to
 
 import re
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -270,7 +271,7 @@ async def test_the_invoice_number_prefix_parameter_numbers_the_next_invoice(clie
                                           lambda r: r.headers.get("causation_id") == command["command_id"])
         await settings.consumed("invoice", event)  # its offset is committed once the value is stored
 
-    def free_text() -> dict:  # type: ignore[type-arg]
+    def free_text() -> dict[str, Any]:
         return clients.command("invoice.post-free-text", None, {
             "customer_account": "US-001", "currency": "USD",
             "lines": [{"description": "Fee", "ledger_account": "401100", "amount": "1.00"}]})

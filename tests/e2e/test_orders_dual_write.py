@@ -5,6 +5,7 @@ reference's variant B table, invoices that add up, and every Sales refusal with 
 restoring write."""
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
@@ -38,7 +39,8 @@ class ScmOrders:
         data = {"sales_order_number": number, "lines": [{"sequence_number": s, "quantity": q} for s, q in lines]}
         return await self.command("scm.invoice.commands", "invoice.post", number, data)
 
-    async def order_state(self, number: str, predicate=lambda o: True, timeout: float = 30) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    async def order_state(self, number: str, predicate: Callable[[dict[str, Any]], bool] = lambda o: True,
+                          timeout: float = 30) -> dict[str, Any]:
         [record, *_] = await self.probe.wait_for(
             "scm.order.events", lambda r: r.key == number and predicate(r.value["order"]), timeout=timeout)
         return record.value["order"]

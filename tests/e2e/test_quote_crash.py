@@ -5,14 +5,14 @@ import asyncio
 from collections import defaultdict
 
 from q2c_localstack import services
-from q2c_localstack.config import StackConfig
+from q2c_localstack.config import ServiceSpec, StackConfig
 
 from .quote_clients import QUOTE_TOPICS, QuoteClients
 
 QUOTES = 20
 
 
-def _spec(stack: StackConfig, name: str):  # type: ignore[no-untyped-def]
+def _spec(stack: StackConfig, name: str) -> ServiceSpec:
     return next(s for s in stack.services if s.name == name)
 
 

@@ -6,7 +6,6 @@ done twice; its `down` stops its own processes and leaves the servers alone."""
 
 import asyncio
 import dataclasses
-import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -21,7 +20,9 @@ async def test_replicas_against_external_servers_share_the_work_once(running_sta
     replicas = dataclasses.replace(
         running_stack, home=tmp_path / "replicas", external_kafka=running_stack.kafka_bootstrap,
         external_pg_admin=postgres.admin_dsn(running_stack),
-        http_base_port=29100 + int(os.environ.get("Q2C_TEST_PORT_OFFSET", "0")))
+        # beside the stack's own ports (base + 1…6): base + 1000 would be another run's
+        # stack when test runs are kept apart by Q2C_TEST_PORT_OFFSET steps of 1000
+        http_base_port=running_stack.http_base_port + 50)
     said: list[str] = []
     await asyncio.to_thread(stack.up, replicas, said.append)
     try:

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from uuid import uuid4
 
 import asyncpg
@@ -19,6 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from q2c_localstack.config import StackConfig
+from q2c_localstack.probe import Record
 from q2c_messaging import outbox_admin
 from q2c_messaging.catalog import parse_catalog
 from q2c_messaging.outbox import Outbox, OutboxRelay
@@ -63,14 +64,14 @@ async def _append(pool: asyncpg.Pool, topic: str, rows: list[tuple[str, int, int
             await outbox.append(topic, key, value, message_id=f"{key}-{seq}", type="it.happened")
 
 
-async def _wait_until(fact, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+async def _wait_until(fact: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not await fact():
         assert time.monotonic() < deadline, "the fact did not come true in time"
         await asyncio.sleep(0.05)
 
 
-def _sequence(records, key: str) -> list[int]:  # type: ignore[no-untyped-def]
+def _sequence(records: list[Record], key: str) -> list[int]:
     return [r.value["seq"] for r in records if r.key == key]
 
 

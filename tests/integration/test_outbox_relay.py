@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 
 from q2c_messaging import inbox
-from q2c_messaging.catalog import parse_catalog
+from q2c_messaging.catalog import TopicCatalog, parse_catalog
 from q2c_messaging.outbox import Outbox, OutboxRelay, UnauthorisedWrite
 from q2c_messaging.producer import make_producer
 
@@ -21,7 +21,7 @@ KEYS = 40
 BATCH = 250
 
 
-def _catalog(topic: str):  # type: ignore[no-untyped-def]
+def _catalog(topic: str) -> TopicCatalog:
     return parse_catalog({"topics": {topic: {"partitions": 3, "writers": ["it"]}}})
 
 

@@ -74,6 +74,7 @@ class CapturingConnection:
 
 def produce(service: str, action: Callable[[Outbox, Any], Awaitable[None]]) -> list[Record]:
     conn = CapturingConnection()
+    # Why the ignore: a stand-in that records what is appended instead of a database connection.
     outbox = Outbox(conn=conn, service=service, catalog=CATALOG)  # type: ignore[arg-type]
     asyncio.run(action(outbox, conn))
     return conn.records
@@ -197,6 +198,7 @@ def invoice_events(invoice: invoice_domain.Invoice) -> list[Record]:
 
 def feature_events(name: str, kind: str, value: Any) -> list[Record]:
     async def run(outbox: Outbox, conn: Any) -> None:
+        # Why the ignore: the pact's examples give the kind as str; Setting's is the Literal.
         await publish_setting(outbox, feature_domain.Setting(name, kind, value))  # type: ignore[arg-type]
     return produce("feature-state", run)
 
@@ -310,7 +312,7 @@ def ownership_decision() -> list[Record]:
 
     async def run(outbox: Outbox, conn: Any) -> None:
         handling = Handling(message=Typed(envelope, request), message_id=envelope.message_id, conn=conn,
-                            outbox=outbox, source=None)  # type: ignore[arg-type]
+                            outbox=outbox, source=None)  # type: ignore[arg-type]  # no Kafka record behind it
         await on_request(handling)
     return produce("ownership", run)
 

@@ -161,7 +161,7 @@ async def _latency(config: StackConfig, samples: int = 50) -> None:
 async def _bench_quote_lifecycle(config: StackConfig, quotes: int = 300) -> None:
     """SCM quotations created, then sent: a send goes quote → ownership → quote (the
     decision round trip) and is written to Sales by the adapter."""
-    def command(type_: str, target: str | None, data: dict | None = None) -> dict:  # type: ignore[type-arg]
+    def command(type_: str, target: str | None, data: dict[str, Any] | None = None) -> dict[str, Any]:
         return {"command_id": str(uuid4()), "type": type_, "target": target,
                 "user": {"name": "bench", "privileges": []}, "data": data or {}}
 
@@ -204,7 +204,7 @@ async def _bench_order_to_invoice(config: StackConfig, orders: int = ORDERS,
     gate = asyncio.Semaphore(concurrency)
 
     async with TopicProbe(config.kafka_bootstrap, ["scm.command.results", "dataverse.salesorder.writes"]) as probe:
-        async def step(topic: str, type_: str, target: str | None, data: dict | None = None) -> str:  # type: ignore[type-arg]
+        async def step(topic: str, type_: str, target: str | None, data: dict[str, Any] | None = None) -> str:
             command = {"command_id": str(uuid4()), "type": type_, "target": target,
                        "user": {"name": "bench", "privileges": []}, "data": data or {}}
             started = time.perf_counter()

@@ -63,6 +63,7 @@ class StackConfig:
             "external_pg_admin": env.get("Q2C_DATABASE_URL") or None,
         }
         values.update(overrides)
+        # Why the ignore: the values are typed per field above; a dict of them is only `object` to mypy.
         return cls(**values)  # type: ignore[arg-type]
 
     @property

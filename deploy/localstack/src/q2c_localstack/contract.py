@@ -78,6 +78,7 @@ def is_external(spec: TopicSpec) -> bool:
 
 
 def _model_schema(model: type[BaseModel], mode: str) -> dict[str, Any]:
+    # Why the ignore: `mode` is pydantic's Literal["validation", "serialization"], carried here as str.
     return model.model_json_schema(mode=mode, ref_template="#/$defs/{model}")  # type: ignore[arg-type]
 
 
@@ -104,6 +105,7 @@ def topic_schema(spec: TopicSpec, maps: records.Maps | None = None) -> dict[str,
         schema = _model_schema(model, mode)
         dataverse_topic = DATAVERSE_TOPIC.fullmatch(spec.name)
         if dataverse_topic:
+            # Why the ignore: the pattern's `kind` group matches only "writes" or "changes" (records.Kind).
             _describe_record(schema, dataverse_topic["table"], dataverse_topic["kind"], maps)  # type: ignore[arg-type]
     if spec.name not in KEYS:
         raise ContractError(f"{spec.name}: no record key named in q2c_localstack.contract.KEYS")

@@ -5,6 +5,7 @@ back from the topics."""
 import asyncio
 import json
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
 from .config import StackConfig
@@ -24,7 +25,7 @@ def run_demo(config: StackConfig) -> None:
     asyncio.run(run_order_to_cash(config.kafka_bootstrap, stack_watch(config)))
 
 
-def _command(type_: str, target: str, data: dict) -> dict:  # type: ignore[type-arg]
+def _command(type_: str, target: str, data: dict[str, Any]) -> dict[str, Any]:
     return {
         "command_id": str(uuid4()), "type": type_,
         "issued_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -32,7 +33,7 @@ def _command(type_: str, target: str, data: dict) -> dict:  # type: ignore[type-
     }
 
 
-async def _round_trip(probe: TopicProbe, command: dict) -> None:  # type: ignore[type-arg]
+async def _round_trip(probe: TopicProbe, command: dict[str, Any]) -> None:
     print(f"\n> {COMMANDS}  {json.dumps(command)}")
     await probe.publish(COMMANDS, command["target"], command)
     [result] = await probe.wait_for(RESULTS, lambda r: r.key == command["command_id"])

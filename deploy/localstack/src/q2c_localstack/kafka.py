@@ -11,7 +11,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
-from q2c_messaging.catalog import load_catalog
+from q2c_messaging.catalog import TopicSpec, load_catalog
 
 from . import processes
 from .config import DEPLOY, StackConfig, StackError
@@ -155,7 +155,7 @@ def create_topics(config: StackConfig) -> list[str]:
     return asyncio.run(_create_topics(config.kafka_bootstrap, list(catalog)))
 
 
-async def _create_topics(bootstrap: str, specs: list) -> list[str]:  # type: ignore[type-arg]
+async def _create_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
     await admin.start()
     try:

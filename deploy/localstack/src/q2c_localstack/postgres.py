@@ -61,6 +61,8 @@ def _role_password(config: StackConfig, role: str) -> str:
 
 
 def _run_as() -> dict[str, object]:
+    """subprocess.run's `user=` as root, else nothing. Why the ignore[arg-type] where it is
+    spread into subprocess.run: mypy checks a `**dict` against every keyword parameter."""
     if os.geteuid() != 0:
         return {}
     try:

@@ -44,8 +44,8 @@ def _bar(done: int, total: int, width: int = 30) -> str:
 async def maps(pool: asyncpg.Pool, engine: Engine) -> None:
     async with pool.acquire() as conn:
         states = await engine.states(conn)
-        queued = dict(await conn.fetch("SELECT map, count(*) FROM queued_change GROUP BY map"))
-        errors = dict(await conn.fetch("SELECT map, count(*) FROM error_log WHERE state = 'open' GROUP BY map"))
+        queued = await repo.queued_counts(conn)
+        errors = await repo.open_error_counts(conn)
     print(f"{'map':<18} {'state':<12} {'queued':>7} {'errors':>7}  title")
     for name, tmap in engine.sync.maps.items():
         print(f"{name:<18} {states.get(name, RUNNING):<12} {queued.get(name, 0):>7} {errors.get(name, 0):>7}  "
@@ -63,8 +63,7 @@ async def set_state(pool: asyncpg.Pool, engine: Engine, name: str, state: str) -
 
 async def errors(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
-        rows = await conn.fetch("SELECT id, map, kind, reason, attempts, created_at FROM error_log "
-                                "WHERE state = 'open' ORDER BY id")
+        rows = await repo.open_errors(conn)
     if not rows:
         print("no open errors")
     for r in rows:
@@ -76,7 +75,7 @@ async def retry(pool: asyncpg.Pool, engine: Engine, ids: list[int]) -> int:
     failed = 0
     async with pool.acquire() as conn:
         if not ids:
-            ids = [r["id"] for r in await conn.fetch("SELECT id FROM error_log WHERE state = 'open' ORDER BY id")]
+            ids = [r["id"] for r in await repo.open_errors(conn)]
         for error_id in ids:
             async with conn.transaction():
                 reason = await engine.retry(conn, _outbox(conn, f"retry:{error_id}"), error_id)
@@ -114,7 +113,7 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--all", action="store_true", help="retry every open error")
     options = parser.parse_args(argv)
     engine = Engine(Sync(load_maps()))
-    pool = await create_pool(RuntimeSettings().db_url, min_size=1, max_size=2)  # type: ignore[call-arg]
+    pool = await create_pool(RuntimeSettings().db_url, min_size=1, max_size=2)
     try:
         if options.command == "maps":
             await maps(pool, engine)

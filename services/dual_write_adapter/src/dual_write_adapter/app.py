@@ -7,6 +7,8 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from q2c_contracts import limits
 from q2c_contracts.dataverse import DataverseChange
 from q2c_contracts.scm import FeatureStateEvent
@@ -99,7 +101,7 @@ def build() -> ServiceRuntime:
             if not runtime.catalog.may_write(SERVICE, topic):
                 raise ValueError(f"map {tmap.name!r}: {SERVICE} may not write {topic} (deploy/kafka/topics.yaml)")
 
-    async def ensure_maps(pool) -> None:  # type: ignore[no-untyped-def]
+    async def ensure_maps(pool: asyncpg.Pool) -> None:
         async with pool.acquire() as conn:
             await engine.ensure_maps(conn)
 

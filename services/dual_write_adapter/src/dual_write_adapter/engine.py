@@ -15,6 +15,7 @@ from q2c_messaging.consumer import describe_validation_error
 from q2c_messaging.outbox import Outbox
 from q2c_observability import get_logger
 
+from . import repository as repo
 from .sync import Sync
 from .tablemap import EVENT_MODELS, RESULT_MODELS, MappingFailed
 
@@ -33,16 +34,14 @@ class Engine:
         self.sync = sync
 
     async def ensure_maps(self, conn: asyncpg.Connection) -> None:
-        await conn.executemany("INSERT INTO map_state (name, state) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                               [(name, RUNNING) for name in self.sync.maps])
+        await repo.ensure_map_states(conn, list(self.sync.maps), RUNNING)
 
     async def states(self, conn: asyncpg.Connection, lock: tuple[str, ...] = ()) -> dict[str, str]:
         """Every map's state; the maps in `lock` are share-locked, so a resume cannot switch
         them to Running between our read and our queuing of the change."""
         if lock:
-            await conn.execute("SELECT 1 FROM map_state WHERE name = ANY($1::text[]) FOR SHARE", list(lock))
-        rows = await conn.fetch("SELECT name, state FROM map_state")
-        return {r["name"]: r["state"] for r in rows}
+            await repo.share_lock_maps(conn, list(lock))
+        return await repo.map_states(conn)
 
     def maps_of(self, kind: str) -> tuple[str, ...]:
         """Which maps a kind of change goes through."""
@@ -60,8 +59,7 @@ class Engine:
         for name in maps:
             state = states.get(name, RUNNING)
             if state in (PAUSED, RESUMING):
-                await conn.execute("INSERT INTO queued_change (map, kind, payload) VALUES ($1, $2, $3)",
-                                   name, kind, payload)
+                await repo.queue_change(conn, name, kind, payload)
             elif state == NOT_RUNNING:
                 log.info("adapter.map_not_running", map=name, kind=kind)
         if running:
@@ -75,8 +73,7 @@ class Engine:
                 await self._apply(conn, outbox, kind, payload, maps)
         except (MappingFailed, ValidationError) as exc:
             reason = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
-            await conn.execute("INSERT INTO error_log (map, kind, payload, reason) VALUES ($1, $2, $3, $4)",
-                               sorted(maps)[0], kind, payload, reason)
+            await repo.log_error(conn, sorted(maps)[0], kind, payload, reason)
             log.warning("adapter.change_failed", kind=kind, reason=reason)
             return reason
         return None
@@ -106,32 +103,30 @@ class Engine:
     async def set_state(self, conn: asyncpg.Connection, name: str, state: str) -> None:
         if name not in self.sync.maps:
             raise ValueError(f"no map named {name!r}; maps: {', '.join(self.sync.maps)}")
-        await conn.execute("UPDATE map_state SET state = $2, updated_at = now() WHERE name = $1", name, state)
+        await repo.set_map_state(conn, name, state)
 
     async def resume_step(self, conn: asyncpg.Connection, outbox_for: Any, batch: int = 200) -> int:
         """Replay up to `batch` queued changes of Resuming maps, in order; a map whose queue is
         empty becomes Running. Returns how many changes were replayed."""
         replayed = 0
         for name in [n for n, s in (await self.states(conn)).items() if s == RESUMING]:
-            rows = await conn.fetch(
-                "SELECT seq, kind, payload FROM queued_change WHERE map = $1 ORDER BY seq LIMIT $2 FOR UPDATE",
-                name, batch)
+            rows = await repo.queued_changes(conn, name, batch)
             for row in rows:
                 await self.process(conn, outbox_for(conn, f"replay:{row['seq']}"), row["kind"], row["payload"],
                                    frozenset({name}))
-                await conn.execute("DELETE FROM queued_change WHERE seq = $1", row["seq"])
+                await repo.drop_queued_change(conn, row["seq"])
                 replayed += 1
             if not rows:
                 # Lock the state row so no change is queued behind our back while we switch.
-                await conn.execute("SELECT 1 FROM map_state WHERE name = $1 FOR UPDATE", name)
-                if not await conn.fetchval("SELECT 1 FROM queued_change WHERE map = $1 LIMIT 1", name):
+                await repo.lock_map(conn, name)
+                if not await repo.has_queued_changes(conn, name):
                     await self.set_state(conn, name, RUNNING)
                     log.info("adapter.map_resumed", map=name)
         return replayed
 
     async def retry(self, conn: asyncpg.Connection, outbox: Outbox, error_id: int) -> str | None:
         """Run a logged change again; None on success, else the new reason."""
-        row = await conn.fetchrow("SELECT * FROM error_log WHERE id = $1 AND state = 'open' FOR UPDATE", error_id)
+        row = await repo.open_error(conn, error_id)
         if row is None:
             raise ValueError(f"no open error {error_id}")
         # an SCM event failed in one map (the one logged); everything else through its maps
@@ -141,9 +136,7 @@ class Engine:
                 await self._apply(conn, outbox, row["kind"], row["payload"], maps)
         except (MappingFailed, ValidationError) as exc:
             reason = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
-            await conn.execute("UPDATE error_log SET attempts = attempts + 1, retried_at = now(), reason = $2 "
-                               "WHERE id = $1", error_id, reason)
+            await repo.error_failed_again(conn, error_id, reason)
             return reason
-        await conn.execute("UPDATE error_log SET state = 'resolved', attempts = attempts + 1, retried_at = now() "
-                           "WHERE id = $1", error_id)
+        await repo.error_resolved(conn, error_id)
         return None

@@ -129,3 +129,83 @@ async def features(conn: asyncpg.Connection) -> dict[str, Any]:
     """Every feature and parameter: the values heard over the catalog's defaults."""
     rows = await conn.fetch("SELECT name, value FROM feature_copy")
     return catalog.with_defaults({r["name"]: r["value"] for r in rows})
+
+
+# --- the engine's tables: map states, the queue behind a paused map, the error log -----------
+
+
+async def ensure_map_states(conn: asyncpg.Connection, names: list[str], state: str) -> None:
+    """A state row for every map that has none (new maps start in `state`)."""
+    await conn.executemany("INSERT INTO map_state (name, state) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                           [(name, state) for name in names])
+
+
+async def map_states(conn: asyncpg.Connection) -> dict[str, str]:
+    rows = await conn.fetch("SELECT name, state FROM map_state")
+    return {r["name"]: r["state"] for r in rows}
+
+
+async def share_lock_maps(conn: asyncpg.Connection, names: list[str]) -> None:
+    await conn.execute("SELECT 1 FROM map_state WHERE name = ANY($1::text[]) FOR SHARE", names)
+
+
+async def lock_map(conn: asyncpg.Connection, name: str) -> None:
+    await conn.execute("SELECT 1 FROM map_state WHERE name = $1 FOR UPDATE", name)
+
+
+async def set_map_state(conn: asyncpg.Connection, name: str, state: str) -> None:
+    await conn.execute("UPDATE map_state SET state = $2, updated_at = now() WHERE name = $1", name, state)
+
+
+async def queue_change(conn: asyncpg.Connection, map_name: str, kind: str, payload: dict[str, Any]) -> None:
+    await conn.execute("INSERT INTO queued_change (map, kind, payload) VALUES ($1, $2, $3)", map_name, kind, payload)
+
+
+async def queued_changes(conn: asyncpg.Connection, map_name: str, limit: int) -> list[asyncpg.Record]:
+    """The oldest `limit` changes queued for a map, locked: (seq, kind, payload)."""
+    return await conn.fetch(
+        "SELECT seq, kind, payload FROM queued_change WHERE map = $1 ORDER BY seq LIMIT $2 FOR UPDATE",
+        map_name, limit)
+
+
+async def drop_queued_change(conn: asyncpg.Connection, seq: int) -> None:
+    await conn.execute("DELETE FROM queued_change WHERE seq = $1", seq)
+
+
+async def has_queued_changes(conn: asyncpg.Connection, map_name: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM queued_change WHERE map = $1 LIMIT 1", map_name))
+
+
+async def queued_counts(conn: asyncpg.Connection) -> dict[str, int]:
+    rows = await conn.fetch("SELECT map, count(*) AS n FROM queued_change GROUP BY map")
+    return {r["map"]: r["n"] for r in rows}
+
+
+async def log_error(conn: asyncpg.Connection, map_name: str, kind: str, payload: dict[str, Any], reason: str) -> None:
+    await conn.execute("INSERT INTO error_log (map, kind, payload, reason) VALUES ($1, $2, $3, $4)",
+                       map_name, kind, payload, reason)
+
+
+async def open_error(conn: asyncpg.Connection, error_id: int) -> asyncpg.Record | None:
+    """An open error-log row, locked for its retry."""
+    return await conn.fetchrow("SELECT * FROM error_log WHERE id = $1 AND state = 'open' FOR UPDATE", error_id)
+
+
+async def error_failed_again(conn: asyncpg.Connection, error_id: int, reason: str) -> None:
+    await conn.execute("UPDATE error_log SET attempts = attempts + 1, retried_at = now(), reason = $2 "
+                       "WHERE id = $1", error_id, reason)
+
+
+async def error_resolved(conn: asyncpg.Connection, error_id: int) -> None:
+    await conn.execute("UPDATE error_log SET state = 'resolved', attempts = attempts + 1, retried_at = now() "
+                       "WHERE id = $1", error_id)
+
+
+async def open_errors(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT id, map, kind, reason, attempts, created_at FROM error_log "
+                            "WHERE state = 'open' ORDER BY id")
+
+
+async def open_error_counts(conn: asyncpg.Connection) -> dict[str, int]:
+    rows = await conn.fetch("SELECT map, count(*) AS n FROM error_log WHERE state = 'open' GROUP BY map")
+    return {r["map"]: r["n"] for r in rows}

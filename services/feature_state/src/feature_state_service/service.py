@@ -4,7 +4,7 @@ from uuid import uuid4
 
 import asyncpg
 
-from q2c_contracts.scm import FeatureStateEvent, ScmCommand
+from q2c_contracts.scm import FeatureStateEvent, Outcome, ScmCommand
 from q2c_contracts.timestamps import utc_now
 from q2c_contracts.topics import SCM_FEATURE_EVENTS
 from q2c_messaging.catalog import TopicCatalog
@@ -59,7 +59,7 @@ async def publish_setting(outbox: Outbox, setting: domain.Setting) -> None:
 
 
 async def _answer(
-    outbox: Outbox, command: ScmCommand, target: str | None, outcome: str,
+    outbox: Outbox, command: ScmCommand, target: str | None, outcome: Outcome,
     code: str | None = None, text: str | None = None,
 ) -> None:
-    await answer_command(outbox, command.command_id, command.type, target, outcome, code, text)  # type: ignore[arg-type]
+    await answer_command(outbox, command.command_id, command.type, target, outcome, code, text)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from uuid import uuid4
 
 from q2c_contracts.invoice import InvoiceEvent
+from q2c_contracts.scm import Outcome
 from q2c_contracts.timestamps import utc_now
 from q2c_contracts.topics import SCM_INVOICE_EVENTS
 from q2c_messaging.outbox import Outbox
@@ -26,9 +27,9 @@ class Command:
     target: str | None
 
 
-async def answer(outbox: Outbox, command: Command, outcome: str, *, target: str | None = None,
+async def answer(outbox: Outbox, command: Command, outcome: Outcome, *, target: str | None = None,
                  code: str | None = None, text: str | None = None) -> None:
-    await answer_command(outbox, command.command_id, command.type, target or command.target, outcome,  # type: ignore[arg-type]
+    await answer_command(outbox, command.command_id, command.type, target or command.target, outcome,
                          code, text)
 
 

@@ -111,6 +111,8 @@ class InvoiceService:
             return
         approved = decision.lines
         so_far = await repo.invoiced_so_far(conn, post.sales_order_number, [x.sequence_number for x in approved])
+        # Why the ignores: the model makes the header values optional (a rejection has none);
+        # an approval always carries both (order_service.answers.invoicing_approved).
         invoice = domain.order_invoice(await self._next_number(conn), post, decision.customer_account,  # type: ignore[arg-type]
                                        decision.currency, approved, so_far)  # type: ignore[arg-type]
         await repo.save_invoice(conn, invoice, posted_by=command.command_id)

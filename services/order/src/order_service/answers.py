@@ -7,6 +7,7 @@ from typing import Any
 from uuid import uuid4
 
 from q2c_contracts.order import InvoicingDecision, OrderEvent, SalesOrderResult
+from q2c_contracts.scm import Outcome
 from q2c_contracts.timestamps import utc_now
 from q2c_contracts.topics import (
     ORDER_INVOICING_DECISIONS,
@@ -39,15 +40,15 @@ async def rejected(outbox: Outbox, command: Command, code: str, text: str, *, ta
     await _answer(outbox, command, "rejected", code=code, text=text, target=target, order=order)
 
 
-async def _answer(outbox: Outbox, command: Command, outcome: str, *, code: str | None = None,
+async def _answer(outbox: Outbox, command: Command, outcome: Outcome, *, code: str | None = None,
                   text: str | None = None, target: str | None = None, order: Order | None = None) -> None:
     target = target or command.target
     if command.issuer == "scm":
-        await answer_command(outbox, command.command_id, command.type, target, outcome, code, text)  # type: ignore[arg-type]
+        await answer_command(outbox, command.command_id, command.type, target, outcome, code, text)
         return
     # A Sales refusal carries the order as SCM has it (or null), so the adapter restores Sales.
     sales_result = SalesOrderResult(
-        command_id=command.command_id, type=command.type, target=target or "", outcome=outcome,  # type: ignore[arg-type]
+        command_id=command.command_id, type=command.type, target=target or "", outcome=outcome,
         code=code, text=text, order=snapshot(order) if order else None)
     await outbox.append_envelope(ORDER_SALES_RESULTS, target or command.command_id, "order.sales-result",
                                  sales_result, source_system="scm")

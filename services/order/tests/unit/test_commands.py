@@ -23,10 +23,10 @@ def make_line(sequence: int = 1, qty: str = "3", delivered: str = "0", invoiced:
                 delivered=Decimal(delivered), invoiced=Decimal(invoiced))
 
 
-def make_order(*lines: Line, **changes: object) -> Order:
+def make_order(*lines: Line, **changes: Any) -> Order:
     order = Order(number="F-SO-000007", origin="SCM", customer="US-001", currency="USD", name="Office PCs",
                   lines=lines)
-    return replace(order, **changes)  # type: ignore[arg-type]
+    return replace(order, **changes)
 
 
 # Orders in each processing status, for the transition tables.

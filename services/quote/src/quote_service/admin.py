@@ -11,15 +11,18 @@ import argparse
 import asyncio
 import sys
 
+from q2c_contracts.quote import ProcessorState
 from q2c_messaging.catalog import load_catalog
 from q2c_messaging.outbox import Outbox
 from q2c_messaging.settings import RuntimeSettings
 from q2c_persistence import create_pool
 
+from . import repository as repo
 from .processor import publish_state
 from .service import SERVICE
 
-ALLOWED = {"cancel": ({"Queued", "Failed"}, "Canceled"), "requeue": ({"Failed", "Canceled"}, "Queued")}
+ALLOWED: dict[str, tuple[set[str], ProcessorState]] = {
+    "cancel": ({"Queued", "Failed"}, "Canceled"), "requeue": ({"Failed", "Canceled"}, "Queued")}
 
 
 async def main(argv: list[str]) -> int:
@@ -28,12 +31,11 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("command", choices=["messages", "cancel", "requeue"])
     parser.add_argument("arg", nargs="?")
     options = parser.parse_args(argv)
-    pool = await create_pool(RuntimeSettings().db_url, min_size=1, max_size=2)  # type: ignore[call-arg]
+    pool = await create_pool(RuntimeSettings().db_url, min_size=1, max_size=2)
     try:
         async with pool.acquire() as conn:
             if options.command == "messages":
-                rows = await conn.fetch(
-                    "SELECT * FROM processor_message WHERE $1::text IS NULL OR state = $1 ORDER BY seq", options.arg)
+                rows = await repo.processor_messages(conn, options.arg)
                 for r in rows:
                     print(f"{r['message_id']}  {r['type']:<38} {r['document']:<12} {r['state']:<9} "
                           f"{r['depends_on'] or '-':<36} {r['error'] or ''}")
@@ -43,15 +45,13 @@ async def main(argv: list[str]) -> int:
                 parser.error(f"{options.command} needs a message id")
             sources, target = ALLOWED[options.command]
             async with conn.transaction():
-                row = await conn.fetchrow("SELECT * FROM processor_message WHERE message_id = $1 FOR UPDATE",
-                                          options.arg)
+                row = await repo.processor_message(conn, options.arg)
                 if row is None or row["state"] not in sources:
                     state = row["state"] if row else "unknown"
                     print(f"processor admin: message {options.arg} is {state}; {options.command} needs "
                           f"{' or '.join(sorted(sources))}", file=sys.stderr)
                     return 2
-                await conn.execute("UPDATE processor_message SET state = $2, error = NULL WHERE message_id = $1",
-                                   options.arg, target)
+                await repo.set_message_state(conn, options.arg, target)
                 outbox = Outbox(conn, SERVICE, load_catalog(), causation_id=f"admin:{options.command}")
                 await publish_state(outbox, row, target)
             print(f"{options.arg}: {target}")

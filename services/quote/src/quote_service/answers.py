@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
+from q2c_contracts.ownership import IssuerSystem
 from q2c_contracts.quote import QuoteEvent, SalesQuoteResult
+from q2c_contracts.scm import Outcome
 from q2c_contracts.timestamps import utc_now
 from q2c_contracts.topics import QUOTE_SALES_RESULTS, SCM_QUOTE_EVENTS
 from q2c_messaging.outbox import Outbox
@@ -22,20 +24,20 @@ class Command:
     command_id: str
     type: str
     target: str | None
-    issuer: str  # "scm" | "sales"
+    issuer: IssuerSystem
     user: str | None = None
     privileges: tuple[str, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
 
 
-async def answer(outbox: Outbox, command: Command, outcome: str, *, code: str | None = None,
+async def answer(outbox: Outbox, command: Command, outcome: Outcome, *, code: str | None = None,
                  text: str | None = None, target: str | None = None, quote: Quotation | None = None) -> None:
     target = target or command.target
     if command.issuer == "scm":
-        await answer_command(outbox, command.command_id, command.type, target, outcome, code, text)  # type: ignore[arg-type]
+        await answer_command(outbox, command.command_id, command.type, target, outcome, code, text)
         return
     sales_result = SalesQuoteResult(
-        command_id=command.command_id, type=command.type, target=target or "", outcome=outcome,  # type: ignore[arg-type]
+        command_id=command.command_id, type=command.type, target=target or "", outcome=outcome,
         code=code, text=text, refused_message_id=command.command_id if outcome == "rejected" else None,
         quotation=snapshot(quote) if quote else None,
     )

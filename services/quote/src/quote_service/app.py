@@ -16,7 +16,9 @@ from q2c_contracts.topics import (
     SCM_QUOTE_COMMANDS,
 )
 from q2c_messaging.consumer import Route, envelope_route
+from q2c_messaging.outbox import Outbox
 from q2c_messaging.runtime import ServiceRuntime
+from q2c_persistence import Connection
 
 from . import processor
 from .service import SERVICE, QuoteService
@@ -28,7 +30,7 @@ def build() -> ServiceRuntime:
     runtime = ServiceRuntime(SERVICE, MIGRATIONS)
     wake = asyncio.Event()
 
-    def outbox_for(conn, causation):  # type: ignore[no-untyped-def]
+    def outbox_for(conn: Connection, causation: str) -> Outbox:
         return runtime.outbox(conn, causation_id=causation)
 
     service = QuoteService(outbox_for, wake.set)

@@ -5,14 +5,15 @@ a dependent message waits until its parent is Processed."""
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
 
 from q2c_contracts import refusals
-from q2c_contracts.quote import ProcessorMessageEvent
+from q2c_contracts.quote import ProcessorMessageEvent, ProcessorState
 from q2c_contracts.topics import SCM_PROCESSOR_EVENTS
 from q2c_messaging.outbox import Outbox
 from q2c_observability import get_logger
@@ -40,9 +41,10 @@ async def create_journal(conn: asyncpg.Connection, quote: Quotation, journal_typ
     return with_journal(quote, f"{JOURNAL_PREFIX[journal_type]}{value:06d}", journal_type)
 
 
-async def publish_state(outbox: Outbox, row: asyncpg.Record | dict, state: str, error: str | None = None) -> None:  # type: ignore[type-arg]
+async def publish_state(outbox: Outbox, row: asyncpg.Record | Mapping[str, Any], state: ProcessorState,
+                        error: str | None = None) -> None:
     event = ProcessorMessageEvent(message_id=row["message_id"], type=row["type"], document=row["document"],
-                                  state=state, depends_on=row["depends_on"], error=error)  # type: ignore[arg-type]
+                                  state=state, depends_on=row["depends_on"], error=error)
     await outbox.append(SCM_PROCESSOR_EVENTS, row["message_id"], event, message_id=str(uuid4()),
                         type=f"processor.{state.lower()}")
 

@@ -152,6 +152,23 @@ async def finish_message(conn: asyncpg.Connection, message_id: str, state: str, 
         message_id, state, error)
 
 
+async def processor_messages(conn: asyncpg.Connection, state: str | None = None) -> list[asyncpg.Record]:
+    """The processor's messages, oldest first; only those in `state` if given (the admin's list)."""
+    return await conn.fetch(
+        "SELECT * FROM processor_message WHERE $1::text IS NULL OR state = $1 ORDER BY seq", state)
+
+
+async def processor_message(conn: asyncpg.Connection, message_id: str) -> asyncpg.Record | None:
+    """One message, locked for an admin's state change."""
+    return await conn.fetchrow("SELECT * FROM processor_message WHERE message_id = $1 FOR UPDATE", message_id)
+
+
+async def set_message_state(conn: asyncpg.Connection, message_id: str, state: str) -> None:
+    """An admin's cancel or requeue: the new state, the last error forgotten."""
+    await conn.execute("UPDATE processor_message SET state = $2, error = NULL WHERE message_id = $1",
+                       message_id, state)
+
+
 async def has_queued_link(conn: asyncpg.Connection, number: str) -> bool:
     return bool(await conn.fetchval(
         "SELECT 1 FROM processor_message WHERE document = $1 AND type = 'link-sales-order' AND state = 'Queued'",

@@ -240,7 +240,7 @@ class QuoteService:
 async def _request_decision(outbox: Outbox, request_id: str, command: Command, quote: Quotation) -> None:
     request = OwnershipRequest(
         request_id=request_id, command_id=command.command_id, action=domain.LIFECYCLE_TYPES[command.type],
-        issuer=Issuer(system=command.issuer, user=command.user, privileges=list(command.privileges)),  # type: ignore[arg-type]
+        issuer=Issuer(system=command.issuer, user=command.user, privileges=list(command.privileges)),
         quotation=domain.snapshot(quote), version=quote.version, data=command.data,
     )
     await outbox.append_envelope(OWNERSHIP_REQUESTS, quote.number, "ownership.decide", request,
