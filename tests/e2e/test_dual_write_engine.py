@@ -2,11 +2,10 @@
 administrator would: pause and resume with changes queued in order in both directions, the
 error log and its retries, and the initial sync."""
 
-import asyncio
 
 import pytest
 
-from .admin_clients import admin, map_line, wait_state
+from .admin_clients import admin, map_line, wait_error, wait_state
 from .quote_clients import QUOTE_TOPICS, QuoteClients
 from .sales_clients import DATAVERSE_TOPICS, STATUS, SalesSystem
 
@@ -61,12 +60,7 @@ async def test_a_change_that_cannot_be_mapped_is_logged_and_retried(running_stac
     number = f"C-late-{id(both) % 100000}"
     # an update of a quote Sales never created here: it cannot be applied yet
     await sales.update_quote(number, name="Before its create")
-    for _ in range(40):
-        errors = await admin(running_stack, "errors")
-        if number in errors or "never created" in errors:
-            break
-        await asyncio.sleep(0.5)
-    [error] = [x for x in errors.splitlines() if "never created" in x and number in x]
+    error = await wait_error(running_stack, "never created", number)
     error_id = error.split()[0].lstrip("#")
     still = await admin(running_stack, "retry", error_id)
     assert "failed again" in still

@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import pytest
 
-from .admin_clients import admin, map_line, wait_state
+from .admin_clients import admin, map_line, wait_error, wait_state
 from .quote_clients import QUOTE_TOPICS, QuoteClients, line, now
 from .sales_clients import DATAVERSE_TOPICS, LINE_STATUS, ORDER_STATE, ORDER_TOPICS, PROCESSING, SalesSystem
 
@@ -366,12 +366,7 @@ async def test_an_order_change_that_cannot_be_mapped_is_logged_and_retried(runni
     sales, _, scm = parties
     number = f"C-SO-late-{uuid4().hex[:6]}"
     await sales.update_order(number, name="Before its create")  # Sales never created it here
-    for _ in range(40):
-        errors = await admin(running_stack, "errors")
-        if number in errors:
-            break
-        await asyncio.sleep(0.5)
-    [error] = [x for x in errors.splitlines() if number in x]
+    error = await wait_error(running_stack, number)
     assert "sales-order-header" in error
     error_id = error.split()[0].lstrip("#")
     await sales.create_order(number)

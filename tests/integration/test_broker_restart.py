@@ -28,7 +28,7 @@ async def test_services_work_again_after_the_broker_restarts(running_stack: Stac
     assert (await _round_trip(running_stack.kafka_bootstrap, False, 30))["outcome"] == "accepted"
     await asyncio.to_thread(kafka.stop, running_stack)
     assert not kafka.is_running(running_stack)
-    await asyncio.sleep(2)
+    await asyncio.sleep(2)  # down for a while (not a synchronisation: there is nothing to wait for)
     await asyncio.to_thread(kafka.start, running_stack)
     await asyncio.to_thread(kafka.wait_ready, running_stack)
     assert (await _round_trip(running_stack.kafka_bootstrap, True, 120))["outcome"] == "accepted"

@@ -219,3 +219,21 @@ async def test_a_batch_of_many_records_keeps_order_and_skips_only_the_bad_one(se
     # Then every other record was handled once, in offset order
     rows = await service.pool.fetch("SELECT n FROM effect ORDER BY id")
     assert [r["n"] for r in rows] == [n for n in range(300) if n != 77]
+
+
+async def test_quiescent_waits_for_a_stopped_service_and_names_its_group(service: ServiceUnderTest,
+                                                                       probe_factory) -> None:
+    """The probe's absence check itself: quiet only once the group has handled everything."""
+    probe = await probe_factory(service.outbound)
+    await probe.publish(service.inbound, "doc-q", {"message_id": "q-1", "n": 1})
+    await probe.quiescent(service.watch)
+    assert len(probe.matching(service.outbound)) == 1  # quiet means every effect is on its topic
+    # A record the stopped service cannot handle: the stack is not quiet, and the error says where
+    await service.runtime.app.stop()
+    await probe.publish(service.inbound, "doc-q", {"message_id": "q-2", "n": 2})
+    with pytest.raises(TimeoutError, match=rf"group {service.name} at 1 of 2 on {service.inbound}\[0\]"):
+        await probe.quiescent(service.watch, timeout=1.0)  # it cannot become quiet while stopped
+    await service.runtime.app.start()
+    await probe.quiescent(service.watch)
+    assert await service.effects("q-2") == 1
+    assert len(probe.matching(service.outbound)) == 2

@@ -18,14 +18,14 @@ async def test_a_command_sent_while_the_database_is_down_is_answered_after(runni
     metrics = stack_watch(running_stack).metrics["feature-state"]
     retried = {"service": "feature-state", "topic": COMMANDS, "outcome": "retried"}
     async with TopicProbe(running_stack.kafka_bootstrap, [RESULTS]) as probe:
-        before = await metric(metrics, "q2c_messages_total", **retried)
+        before = await metric(metrics, "q2c_messages_total", retried)
         await asyncio.to_thread(postgres.stop, running_stack)
         assert not postgres.is_running(running_stack)
         cmd = command("feature.set", "CopyQuotationDataToSalesOrders",
                       {"feature": "CopyQuotationDataToSalesOrders", "enabled": True})
         await probe.publish(COMMANDS, cmd["target"], cmd)
         # the fact: the service has read the command and could not handle it (to be read again)
-        await wait_for_metric(metrics, "q2c_messages_total", lambda n: n > before, **retried)
+        await wait_for_metric(metrics, "q2c_messages_total", retried, lambda n: n > before)
         assert probe.matching(RESULTS, lambda r: r.key == cmd["command_id"]) == []  # nothing while it is down
         await asyncio.to_thread(postgres.start, running_stack)
         await asyncio.to_thread(postgres.wait_ready, running_stack)

@@ -68,7 +68,7 @@ async def _wait_until(fact: Callable[[], Awaitable[bool]], timeout: float = 30.0
     deadline = time.monotonic() + timeout
     while not await fact():
         assert time.monotonic() < deadline, "the fact did not come true in time"
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # polling the fact
 
 
 def _sequence(records: list[Record], key: str) -> list[int]:

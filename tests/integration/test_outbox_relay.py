@@ -89,7 +89,7 @@ async def test_relay_killed_mid_batch_loses_nothing_and_dedupes(scratch_db, scra
         for _ in range(600):
             if await _outbox_size(pool) == 0:
                 break
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # polling the fact
         assert await _outbox_size(pool) == 0
         records = await probe.wait_for(topic, count=total + BATCH, timeout=60)
     finally:

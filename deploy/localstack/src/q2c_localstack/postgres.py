@@ -129,7 +129,7 @@ def start(config: StackConfig) -> str:
                 [str(_bin("initdb")), "-D", str(data), "--username=postgres", f"--pwfile={pwfile}",
                  "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "--encoding=UTF8",
                  "--no-instructions"],
-                capture_output=True, text=True, timeout=120, **run_as,  # type: ignore[arg-type]
+                capture_output=True, text=True, timeout=120, **run_as,  # type: ignore[arg-type]  # a **dict: see _run_as
             ), "initdb")
         finally:
             pwfile.unlink(missing_ok=True)
@@ -141,7 +141,7 @@ def start(config: StackConfig) -> str:
     _check(subprocess.run(
         [str(_bin("pg_ctl")), "-D", str(data), "-l", str(log), "-w", "-t", str(int(config.start_timeout)),
          "-o", f"-h 127.0.0.1 -p {config.pg_port} -k '' -c max_connections=200", "start"],
-        capture_output=True, text=True, timeout=config.start_timeout + 10, **run_as,  # type: ignore[arg-type]
+        capture_output=True, text=True, timeout=config.start_timeout + 10, **run_as,  # type: ignore[arg-type]  # a **dict: see _run_as
     ), "pg_ctl start", log)
     return f"PostgreSQL started on 127.0.0.1:{config.pg_port}"
 
@@ -225,7 +225,7 @@ def stop(config: StackConfig) -> bool:
     if not _server_running(data):
         return False
     subprocess.run([str(_bin("pg_ctl")), "-D", str(data), "-m", "fast", "-w", "stop"],
-                   capture_output=True, text=True, timeout=60, **_run_as())  # type: ignore[arg-type]
+                   capture_output=True, text=True, timeout=60, **_run_as())  # type: ignore[arg-type]  # a **dict: see _run_as
     return True
 
 

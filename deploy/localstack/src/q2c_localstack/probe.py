@@ -59,9 +59,10 @@ def stack_watch(config: StackConfig) -> Watched:
                    metrics={s.name: f"http://127.0.0.1:{config.http_port(s)}/metrics" for s in config.services})
 
 
-async def metric(url: str, name: str, **labels: str) -> float:
-    """One sample of a service's /metrics page (`url`), 0 when it has none yet (a counter not
-    yet counted). The service brings its outbox gauges up to date at the scrape."""
+async def metric(url: str, name: str, labels: Mapping[str, str] | None = None, *,
+                 default: float | None = 0.0) -> float:
+    """One sample of a service's /metrics page (`url`); `default` when it has none (0: a counter
+    not yet counted; None: raise LookupError). The service counts its outbox at the scrape."""
     parts = urlsplit(url)
     reader, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, parts.port), 5)
     try:
@@ -75,18 +76,20 @@ async def metric(url: str, name: str, **labels: str) -> float:
         raise ConnectionError(f"{url} answered {head.splitlines()[:1]!r}")
     for family in text_string_to_metric_families(body.decode()):
         for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in (labels or {}).items()):
                 return float(sample.value)
-    return 0.0
+    if default is None:
+        raise LookupError(f"{url} has no {name}{labels}")
+    return default
 
 
-async def wait_for_metric(url: str, name: str, predicate: Callable[[float], bool], *, timeout: float = 30.0,
-                          **labels: str) -> float:
+async def wait_for_metric(url: str, name: str, labels: Mapping[str, str], predicate: Callable[[float], bool], *,
+                          timeout: float = 30.0) -> float:
     """Poll a sample of /metrics until `predicate` holds for it; return it."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            value: float | None = await metric(url, name, **labels)
+            value: float | None = await metric(url, name, labels)
         except (OSError, TimeoutError):
             value = None  # the service is not answering (yet): poll on
         if value is not None and predicate(value):
@@ -340,10 +343,10 @@ class TopicProbe:
                     waiting.append(f"group {group} at {at} of {ends[tp]} on {tp.topic}[{tp.partition}]")
         for service, url in watch.metrics.items():
             try:
-                lag = await metric(url, "q2c_outbox_lag", service=service)
-            except (OSError, TimeoutError) as exc:
+                lag = await metric(url, "q2c_outbox_lag", {"service": service}, default=None)
+            except (OSError, TimeoutError, LookupError) as exc:
                 waiting.append(f"outbox of {service} unknown ({exc!r})")
                 continue
-            if lag:
+            if lag != 0:  # NaN too: the service could not count its outbox
                 waiting.append(f"outbox of {service} has {lag:g} rows to publish")
         return waiting

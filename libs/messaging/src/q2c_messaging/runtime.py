@@ -175,7 +175,12 @@ class ServiceRuntime:
     async def _count_outbox(self) -> None:
         """The outbox gauges: rows written and not yet published, and rows parked. Also run at
         every /metrics scrape, so `q2c_outbox_lag` 0 there means the outbox is empty now."""
-        lag, parked = await outbox_counts(self.pool)
+        try:
+            lag, parked = await outbox_counts(self.pool)
+        except BaseException:
+            # unknown, not the last count: a reader must not take a stale 0 for an empty outbox
+            metrics.OUTBOX_LAG.labels(self.service).set(float("nan"))
+            raise
         metrics.OUTBOX_LAG.labels(self.service).set(lag)
         metrics.OUTBOX_PARKED_ROWS.labels(self.service).set(parked)
 
