@@ -15,6 +15,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import RecordMetadata
 
+from q2c_messaging.security import KafkaCredentials, security_kwargs
+
 
 @dataclass(frozen=True)
 class Record:
@@ -36,10 +38,13 @@ Predicate = Callable[[Record], bool]
 
 class TopicProbe:
     """Reads `topics` (every partition, no consumer group) from their current end, or from
-    the beginning with `from_beginning=True`, into a buffer that `wait_for` searches."""
+    the beginning with `from_beginning=True`, into a buffer that `wait_for` searches. It logs
+    in as `credentials` (default: the environment's, docs/security.md)."""
 
-    def __init__(self, bootstrap: str, topics: list[str], *, from_beginning: bool = False) -> None:
+    def __init__(self, bootstrap: str, topics: list[str], *, from_beginning: bool = False,
+                 credentials: KafkaCredentials | None = None) -> None:
         self._bootstrap = bootstrap
+        self._security = security_kwargs(credentials)
         self._topics = topics
         self._from_beginning = from_beginning
         self.records: list[Record] = []
@@ -51,9 +56,10 @@ class TopicProbe:
 
     async def __aenter__(self) -> "TopicProbe":
         self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all",
-                                          enable_idempotence=True)
+                                          enable_idempotence=True, **self._security)
         await self._producer.start()
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
+                                          **self._security)
         await self._consumer.start()
         partitions = []
         for topic in self._topics:
@@ -147,7 +153,7 @@ class TopicProbe:
         commits a record's offset only after the transaction that handled it (the consumer
         recipe), so this proves from outside that the service's state holds its effect."""
         if self._admin is None:
-            self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+            self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, **self._security)
             await self._admin.start()
         tp = TopicPartition(record.topic, record.partition)
         deadline = time.monotonic() + timeout
