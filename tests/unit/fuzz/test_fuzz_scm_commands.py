@@ -54,6 +54,13 @@ def commands(draw: st.DrawFn, type_: str, data: st.SearchStrategy[dict[str, Any]
                                 "user": {"name": "bob", "privileges": []}, "target": "F-000001", "data": draw(data)}
     if draw(st.integers(0, 19)) == 0:
         envelope[draw(st.sampled_from(sorted(envelope)))] = draw(json_values)
+    if draw(st.integers(0, 9)) == 0:  # U+0000 in an envelope text (PostgreSQL holds none)
+        field = draw(st.sampled_from(["command_id", "type", "target", "user.name", "user.privileges"]))
+        if field.startswith("user.") and isinstance(envelope["user"], dict):
+            user = envelope["user"] = dict(envelope["user"])
+            user[field[5:]] = ["x\x00"] if field == "user.privileges" else "bo\x00b"
+        else:
+            envelope[field] = f"{envelope[field]}\x00" if isinstance(envelope.get(field), str) else "\x00"
     return envelope
 
 
@@ -63,11 +70,20 @@ def with_lines(valid: dict[str, Any], kinds: dict[str, str], line: dict[str, Any
 
 
 def parsed(raw: dict[str, Any]) -> ScmCommand | None:
+    """The command if its service decides on its data; None when it is dead-lettered or
+    refused for its envelope (results.refuse_bad_envelope) before any decision."""
     try:
-        return ScmCommand.model_validate(raw)
+        command = ScmCommand.model_validate(raw)
     except ValidationError:
         event("dead letter")
         return None
+    # the inbox stores the id and the result echoes id and type: both must be storable
+    assert "\x00" not in command.command_id + command.type
+    if problem := command.envelope_problem():
+        assert problem.endswith("must not contain the character U+0000 (NUL)")
+        event("command.invalid (envelope)")
+        return None
+    return command
 
 
 QUOTE_COMMANDS = {
