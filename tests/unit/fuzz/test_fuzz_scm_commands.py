@@ -148,14 +148,24 @@ def test_order_commands(data: st.DataObject, type_: str) -> None:
     event("accepted")
 
 
+INVOICE_COMMANDS = {
+    "invoice.post": (with_lines({"sales_order_number": "F-SO-000001", "invoice_date": "2026-11-23"},
+                                {"sales_order_number": "text", "invoice_date": "text"}, QTY_LINE, QTY_KINDS), None),
+    "invoice.post-free-text": (with_lines({"customer_account": "US-001", "currency": "USD"}, HEADER_KINDS,
+                                          FREE_LINE, FREE_KINDS), None),
+}
+FEATURE_COMMANDS = {
+    "feature.set": (nearly({"feature": "PriceMaster", "enabled": True}, {"feature": "text", "enabled": "boolean"}),
+                    None),
+    "parameter.set": (nearly({"name": "DefaultSite", "value": "1"}, {"name": "text", "value": "text"}), None),
+    "feature.frobnicate": (nearly({"name": "DefaultSite", "value": "1"}, {"name": "text", "value": "text"}), None),
+}
+
+
 @given(data=st.data(), free_text=st.booleans())
 def test_invoice_commands(data: st.DataObject, free_text: bool) -> None:
-    if free_text:
-        strategy = with_lines({"customer_account": "US-001", "currency": "USD"}, HEADER_KINDS, FREE_LINE, FREE_KINDS)
-    else:
-        strategy = with_lines({"sales_order_number": "F-SO-000001", "invoice_date": "2026-11-23"},
-                              {"sales_order_number": "text", "invoice_date": "text"}, QTY_LINE, QTY_KINDS)
-    command = parsed(data.draw(commands("invoice.post-free-text" if free_text else "invoice.post", strategy)))
+    type_ = "invoice.post-free-text" if free_text else "invoice.post"
+    command = parsed(data.draw(commands(type_, INVOICE_COMMANDS[type_][0])))
     if command is None:
         return
     try:
@@ -170,11 +180,9 @@ def test_invoice_commands(data: st.DataObject, free_text: bool) -> None:
     event("accepted")
 
 
-@given(data=st.data(), type_=st.sampled_from(["feature.set", "parameter.set", "feature.frobnicate"]))
+@given(data=st.data(), type_=st.sampled_from(sorted(FEATURE_COMMANDS)))
 def test_feature_commands(data: st.DataObject, type_: str) -> None:
-    valid, kinds = ({"feature": "PriceMaster", "enabled": True}, {"feature": "text", "enabled": "boolean"}) \
-        if type_ == "feature.set" else ({"name": "DefaultSite", "value": "1"}, {"name": "text", "value": "text"})
-    command = parsed(data.draw(commands(type_, nearly(valid, kinds))))
+    command = parsed(data.draw(commands(type_, FEATURE_COMMANDS[type_][0])))
     if command is None:
         return
     decision = feature_domain.decide(command.type, command.data)
