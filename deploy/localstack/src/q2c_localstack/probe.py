@@ -34,17 +34,22 @@ class Record:
 
 
 Predicate = Callable[[Record], bool]
+# Who publishes on a topic: a black-box client sends as the party that owns the topic.
+PublishAs = Callable[[str], KafkaCredentials | None]
 
 
 class TopicProbe:
     """Reads `topics` (every partition, no consumer group) from their current end, or from
     the beginning with `from_beginning=True`, into a buffer that `wait_for` searches. It logs
-    in as `credentials` (default: the environment's, docs/security.md)."""
+    in as `credentials` (default: the environment's, docs/security.md); with `publish_as`, each
+    publish logs in as the principal it names for the topic (one producer per principal)."""
 
     def __init__(self, bootstrap: str, topics: list[str], *, from_beginning: bool = False,
-                 credentials: KafkaCredentials | None = None) -> None:
+                 credentials: KafkaCredentials | None = None, publish_as: PublishAs | None = None) -> None:
         self._bootstrap = bootstrap
         self._security = security_kwargs(credentials)
+        self._publish_as = publish_as
+        self._producers: dict[str, AIOKafkaProducer] = {}
         self._topics = topics
         self._from_beginning = from_beginning
         self.records: list[Record] = []
@@ -93,6 +98,21 @@ class TopicProbe:
             await self._consumer.stop()
         if self._producer:
             await self._producer.stop()
+        for producer in self._producers.values():
+            await producer.stop()
+
+    async def _producer_for(self, topic: str) -> AIOKafkaProducer:
+        if self._publish_as is None:
+            assert self._producer
+            return self._producer
+        login = self._publish_as(topic)
+        name = login.username if login else ""
+        if name not in self._producers:
+            producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True,
+                                        **security_kwargs(login, from_env=False))
+            await producer.start()
+            self._producers[name] = producer
+        return self._producers[name]
 
     async def _pump(self) -> None:
         assert self._consumer
@@ -111,18 +131,18 @@ class TopicProbe:
     async def publish(self, topic: str, key: str | None, value: Any,
                       headers: dict[str, str] | None = None) -> RecordMetadata:
         """Publish a dict as JSON, or bytes as they are (to test bad input); return where it went."""
-        assert self._producer
+        producer = await self._producer_for(topic)
         raw = value if isinstance(value, bytes) else json.dumps(value).encode()
-        return await self._producer.send_and_wait(
+        return await producer.send_and_wait(
             topic, raw, key=key.encode() if key is not None else None,
             headers=[(k, v.encode()) for k, v in (headers or {}).items()],
         )
 
     async def publish_many(self, messages: list[tuple[str, str | None, Any]]) -> None:
         """Publish (topic, key, value) messages with all sends in flight at once."""
-        assert self._producer
         deliveries = [
-            await self._producer.send(topic, json.dumps(value).encode(), key=key.encode() if key else None)
+            await (await self._producer_for(topic)).send(topic, json.dumps(value).encode(),
+                                                         key=key.encode() if key else None)
             for topic, key, value in messages
         ]
         await asyncio.gather(*deliveries)
