@@ -103,3 +103,43 @@ def test_a_credentials_file_round_trips(tmp_path: Path) -> None:
 def test_incomplete_or_unknown_settings_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(CredentialsError):
         KafkaCredentials.from_env(env)
+
+
+def test_the_broker_speaks_sasl_only_and_trusts_only_itself(tmp_path: Path) -> None:
+    from q2c_localstack import kafka_security
+    from q2c_localstack.config import StackConfig
+
+    config = StackConfig(home=tmp_path, cache=tmp_path)
+    props = dict(line.split("=", 1) for line in kafka_security.server_properties(config).splitlines()
+                 if line and not line.startswith("#"))
+    assert props["super.users"] == "User:broker"
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert set(props["listener.security.protocol.map"].split(",")) == {"CONTROLLER:SASL_PLAINTEXT",
+                                                                       "CLIENT:SASL_PLAINTEXT"}
+    assert all(address.split("://")[1].startswith("127.0.0.1:") for address in props["listeners"].split(","))
+    assert stat_mode(tmp_path / "kafka" / "secret") == 0o600
+    # the same secret, the same passwords: a second call derives, never re-draws
+    assert kafka_security.password(config, "quote") == kafka_security.password(config, "quote")
+    assert kafka_security.password(config, "quote") != kafka_security.password(config, "order")
+
+
+def stat_mode(path: Path) -> int:
+    import stat
+
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_storage_formatted_before_sasl_is_refused_with_a_way_out(tmp_path: Path) -> None:
+    from q2c_localstack import kafka_security
+    from q2c_localstack.config import StackConfig, StackError
+
+    config = StackConfig(home=tmp_path, cache=tmp_path)
+    data = tmp_path / "kafka" / "data"
+    data.mkdir(parents=True)
+    kafka_security.check_formatted_with_sasl(config, data)  # nothing formatted yet: fine
+    (data / "meta.properties").write_text("node.id=1\n")
+    with pytest.raises(StackError, match="formatted without SASL users"):
+        kafka_security.check_formatted_with_sasl(config, data)
+    kafka_security.password(config, "broker")  # a stack formatted with SASL has its secret
+    kafka_security.check_formatted_with_sasl(config, data)

@@ -79,6 +79,8 @@ def start(config: StackConfig) -> str:
     """Start the broker unless it runs already or an external one is configured."""
     if config.external_kafka:
         return f"external Kafka at {config.external_kafka}"
+    # before "already running": a broker started before SASL would be reused and refuse every login
+    kafka_security.check_formatted_with_sasl(config, config.home / "kafka" / "data")
     if processes.running_pid(config.run_dir, NAME):
         return f"Kafka already running on {config.kafka_bootstrap}"
     if shutil.which("java") is None:
@@ -92,7 +94,6 @@ def start(config: StackConfig) -> str:
     home = config.home / "kafka"
     data_dir = home / "data"
     home.mkdir(parents=True, exist_ok=True)
-    kafka_security.check_formatted_with_sasl(config, data_dir)
     properties = home / "server.properties"
     # It holds the broker's password (its JAAS lines): the owner's alone, from the first byte.
     properties.touch(mode=0o600)

@@ -124,8 +124,8 @@ def check_formatted_with_sasl(config: StackConfig, data_dir: Path) -> None:
     """Storage formatted before SASL has no broker credential: the broker would start but
     nobody could log in. Say so instead."""
     if (data_dir / "meta.properties").exists() and not _secret_path(config).exists():
-        raise StackError(f"{data_dir} was formatted without SASL users (before docs/security.md): stop the "
-                         f"stack and remove {config.home / 'kafka'} (its topics are lost), then start again")
+        raise StackError(f"{data_dir} was formatted without SASL users (before docs/security.md): `make down`, "
+                         f"remove {config.home / 'kafka'} (its topics are lost), then start again")
 
 
 def _write_private(path: Path, text: str) -> None:
