@@ -36,6 +36,8 @@ async def probe_factory(running_stack: StackConfig) -> AsyncIterator[Any]:
                            credentials=kafka_security.credentials(running_stack, "operator"), publish_as=publish_as)
         await probe.__aenter__()
         opened.append(probe)
+        # one topic of each principal: its producer logged in before the test races the services
+        await probe.open_publishers("dataverse.quote.changes", "scm.quote.commands", "quote.sales-commands")
         return probe
 
     yield open_probe

@@ -101,6 +101,12 @@ class TopicProbe:
         for producer in self._producers.values():
             await producer.stop()
 
+    async def open_publishers(self, *topics: str) -> None:
+        """Start now the producers that publishing on `topics` will use, so a first publish is
+        as quick as any later one (a test racing the services is not slowed by a log-in)."""
+        for topic in topics:
+            await self._producer_for(topic)
+
     async def _producer_for(self, topic: str) -> AIOKafkaProducer:
         if self._publish_as is None:
             assert self._producer
