@@ -14,9 +14,10 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from q2c_localstack import postgres, stack
+from q2c_localstack import kafka_security, postgres, stack
 from q2c_localstack.config import REPO_ROOT, StackConfig
 from q2c_localstack.probe import TopicProbe, stack_watch
+from q2c_messaging.security import security_kwargs
 
 TEST_HOME = REPO_ROOT / ".q2c" / "test"
 # Two test runs on one machine (two clones, say) keep apart by shifting every port. Every
@@ -39,7 +40,20 @@ def running_stack(stack_config: StackConfig) -> Iterator[StackConfig]:
     stack.down(stack_config, say=lambda _: None)  # leftovers of an interrupted run
     shutil.rmtree(stack_config.home, ignore_errors=True)
     stack.up(stack_config)
+    # The test process itself is harness and cluster admin (scratch topics, impersonating a
+    # service, rewinding a group): it logs in as the broker principal, every Kafka client of
+    # ours picks that up from the environment. The services log in as themselves; the
+    # security tests and the black-box clients name the outside parties' principals.
+    admin = kafka_security.admin_credentials(stack_config)
+    saved = {k: os.environ.get(k) for k in (admin.env() if admin else {})}
+    if admin and not stack_config.external_kafka:
+        os.environ.update(admin.env())
     yield stack_config
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     stack.down(stack_config)
 
 
@@ -74,7 +88,7 @@ async def scratch_pool(scratch_db: str) -> AsyncIterator[asyncpg.Pool]:
 async def create_topic(bootstrap: str, partitions: int = 3, name: str | None = None) -> str:
     """A fresh topic for one test (broker auto-creation is off)."""
     name = name or f"it.{uuid4().hex[:12]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security_kwargs())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, partitions, 1)])

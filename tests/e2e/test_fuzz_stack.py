@@ -18,11 +18,17 @@ What is sent, and what is adjusted so every message has an answer it can be held
   (known to the adapter, draft). A string quote number becomes one of those quotes, an integer
   `sequencenumber` the quote's next free one (a repeat would be an update that may change
   nothing); other types are kept.
-- SCM commands of every quote and order type (tests/unit/fuzz/test_fuzz_scm_commands.py) on
-  `scm.quote.commands` / `scm.order.commands`, aimed at SCM documents made in the setup (a
-  `*.create` gets no target). A string `command_id` becomes a fresh one (a repeat would be a
-  duplicate, answered once); a non-string one is kept.
-- Feature and parameter commands are not sent: they change what every other message means.
+- Sales order header and line changes (`salesorder`, `salesorderdetail`) the same way: headers
+  get a fresh number, lines aim at Sales orders made in the setup. Sales invoice and invoice
+  line changes (`invoice`, `invoicedetail`) with fresh ids: SCM never takes them (a refusal or
+  a dead letter).
+- SCM commands of every quote, order, invoice and feature type
+  (tests/unit/fuzz/test_fuzz_scm_commands.py) on `scm.<kind>.commands`, aimed at SCM documents
+  made in the setup (a `*.create` gets no target; an invoice's string `sales_order_number` one
+  of the setup's orders). A string `command_id` becomes a fresh one (a repeat would be a
+  duplicate, answered once); a non-string one is kept. A target holding U+0000 is kept.
+- Feature and parameter commands name an unknown setting instead of a known one (refused): a
+  change would alter what every other message means. Hostile names are kept.
 - A string `message_id` becomes a fresh one; a non-string one is kept.
 
 The answer rule, per message, with exactly one kind present:
@@ -31,8 +37,9 @@ The answer rule, per message, with exactly one kind present:
 - SCM command: one `scm.command.results` record keyed by its `command_id` (exactly one).
 - Sales change refused: one `dataverse.notifications` record with `refused_message_id` = its
   `message_id` (exactly one).
-- Sales change accepted: `scm.quote.events` records whose `caused_by` is its `message_id`
-  (the adapter's first command carries the message id, later ones `<id>/<n>`).
+- Sales change accepted: `scm.quote.events` (quotes) or `scm.order.events` (orders) records
+  whose `caused_by` is its `message_id` (the adapter's first command carries the message id,
+  later ones `<id>/<n>`).
 """
 
 import json
@@ -47,9 +54,16 @@ from uuid import uuid4
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
+from feature_state_service import domain as feature_domain
 from q2c_localstack.probe import Record, TopicProbe
 from tests.unit.fuzz.test_fuzz_adapter import changes
-from tests.unit.fuzz.test_fuzz_scm_commands import ORDER_COMMANDS, QUOTE_COMMANDS, commands
+from tests.unit.fuzz.test_fuzz_scm_commands import (
+    FEATURE_COMMANDS,
+    INVOICE_COMMANDS,
+    ORDER_COMMANDS,
+    QUOTE_COMMANDS,
+    commands,
+)
 
 from .order_clients import OrderClients
 from .quote_clients import QuoteClients
@@ -61,10 +75,17 @@ COUNT = int(os.environ.get("Q2C_FUZZ_STACK_MESSAGES", LARGE)) if FUZZ else SMALL
 SEED = int(os.environ.get("Q2C_FUZZ_SEED") or (random.SystemRandom().randrange(2**32) if FUZZ else 20261123))
 BASE = 4  # documents of each kind the generated messages aim at
 
-SALES_TOPICS = {"quote": "dataverse.quote.changes", "quotedetail": "dataverse.quotedetail.changes"}
-SCM_TOPICS = {"quote": "scm.quote.commands", "order": "scm.order.commands"}
-TOPICS = ["dataverse.notifications", "dataverse.quote.writes", "dataverse.quotedetail.writes", "scm.quote.events",
-          "scm.order.events", "scm.command.results", "quote.sales-results", "order.sales-results",
+SALES_TABLES = ["quote", "quotedetail", "salesorder", "salesorderdetail", "invoice", "invoicedetail"]
+SALES_TOPICS = {table: f"dataverse.{table}.changes" for table in SALES_TABLES}
+SCM_TOPICS = {kind: f"scm.{kind}.commands" for kind in ("quote", "order", "invoice", "feature")}
+NUMBER_COLUMNS = {"quote": "msdyn_quotenumber", "salesorder": "msdyn_salesordernumber",
+                  "invoice": "msdyn_invoicenumber"}
+# What a Sales change that SCM takes shows: the document's event caused by the change.
+ACCEPTED_EVENTS = {"quote": "scm.quote.events", "salesorder": "scm.order.events"}
+KNOWN_SETTINGS = {setting.name for setting in feature_domain.defaults()}
+TOPICS = ["dataverse.notifications", "dataverse.quote.writes", "dataverse.quotedetail.writes",
+          "dataverse.salesorder.writes", "scm.quote.events", "scm.order.events", "scm.command.results",
+          "quote.sales-results", "order.sales-results",
           *[f"{t}.dlq" for t in [*SALES_TOPICS.values(), *SCM_TOPICS.values()]]]
 
 
@@ -73,10 +94,11 @@ def scm_commands(types: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
 
 
 MESSAGES = st.one_of(
-    st.tuples(st.just("quote"), changes("quote")),
-    st.tuples(st.just("quotedetail"), changes("quotedetail")),
+    *[st.tuples(st.just(table), changes(table)) for table in SALES_TABLES],
     st.tuples(st.just("scm.quote"), scm_commands(QUOTE_COMMANDS)),
     st.tuples(st.just("scm.order"), scm_commands(ORDER_COMMANDS)),
+    st.tuples(st.just("scm.invoice"), scm_commands(INVOICE_COMMANDS)),
+    st.tuples(st.just("scm.feature"), scm_commands(FEATURE_COMMANDS)),
 )
 
 
@@ -113,8 +135,10 @@ class Sent:
         else:
             found["notification"] = probe.matching(
                 "dataverse.notifications", lambda r: mid is not None and r.value.get("refused_message_id") == mid)
-            found["accepted"] = probe.matching("scm.quote.events", lambda r: mid is not None and isinstance(
-                caused := r.value.get("caused_by"), str) and (caused == mid or caused.startswith(f"{mid}/")))
+            events = ACCEPTED_EVENTS.get(self.kind.removesuffix("detail"))
+            found["accepted"] = probe.matching(events, lambda r: mid is not None and isinstance(
+                caused := r.value.get("caused_by"), str) and (caused == mid or caused.startswith(f"{mid}/"))) \
+                if events else []
         return {kind: records for kind, records in found.items() if records}
 
     def problem(self, probe: TopicProbe, twins: int) -> str | None:
@@ -139,12 +163,13 @@ class Sent:
 class Plan:
     """Turns drawn messages into ones aimed at the setup's documents (see the module docstring)."""
 
-    def __init__(self, run: str, rng: random.Random, sales_quotes: list[str], sales_ids: dict[str, str],
+    def __init__(self, run: str, rng: random.Random, sales_docs: dict[str, list[str]], sales_ids: dict[str, str],
                  scm_quotes: list[str], scm_orders: list[str]) -> None:
         self.run, self.rng, self.serial = run, rng, 0
-        self.sales_quotes, self.sales_ids = sales_quotes, sales_ids
-        self.scm = {"quote": scm_quotes, "order": scm_orders}
-        self.next_line = {number: 2 for number in sales_quotes}  # line 1 made in the setup
+        self.sales_docs, self.sales_ids = sales_docs, sales_ids
+        self.scm = {"quote": scm_quotes, "order": scm_orders, "invoice": scm_orders}
+        # line 1 of each made in the setup
+        self.next_line = {number: 2 for numbers in sales_docs.values() for number in numbers}
 
     def fresh(self) -> str:
         self.serial += 1
@@ -160,16 +185,17 @@ class Plan:
             value["operation"] = "create"
         record = value.get("record")
         if isinstance(record, dict):
-            number_column, id_column = "msdyn_quotenumber", f"{kind}id"
+            header = kind.removesuffix("detail")
+            number_column, id_column = NUMBER_COLUMNS[header], f"{kind}id"
             if isinstance(record.get(id_column), str):
                 record[id_column] = str(uuid4())
-            if kind == "quote" and isinstance(record.get(number_column), str):
+            if kind == header and isinstance(record.get(number_column), str):
                 record[number_column] = f"C-{self.fresh()}"
-            if kind == "quotedetail":
-                number = self.rng.choice(self.sales_quotes)
+            if kind != header and header in self.sales_docs:  # a line of a document made in the setup
+                number = self.rng.choice(self.sales_docs[header])
                 if isinstance(record.get(number_column), str):
                     record[number_column] = number
-                    record["quoteid"] = self.sales_ids[number]
+                    record[f"{header}id"] = self.sales_ids[number]
                 if type(record.get("sequencenumber")) is int:
                     record["sequencenumber"] = self.next_line[number]
                     self.next_line[number] += 1
@@ -182,9 +208,18 @@ class Plan:
         service = kind.removeprefix("scm.")
         if isinstance(value.get("command_id"), str):
             value["command_id"] = str(uuid4())
-        if isinstance(value.get("target"), str):
+        data = value.get("data")
+        if service == "invoice" and isinstance(data, dict) and isinstance(data.get("sales_order_number"), str):
+            data["sales_order_number"] = self.rng.choice(self.scm["order"])
+        if service == "feature" and isinstance(data, dict):
+            # A known feature or parameter becomes an unknown one (refused): a change would alter
+            # what every other message means. Hostile names stay as drawn.
+            for field in ("feature", "name"):
+                if data.get(field) in KNOWN_SETTINGS:
+                    data[field] = f"Fuzz{self.fresh()}"
+        if isinstance(value.get("target"), str) and "\x00" not in value["target"]:
             creates = isinstance(value.get("type"), str) and value["type"].endswith(".create")
-            value["target"] = None if creates else self.rng.choice(self.scm[service])
+            value["target"] = None if creates or service == "feature" else self.rng.choice(self.scm[service])
         key = value.get("target") if isinstance(value.get("target"), str) else value.get("command_id")
         return Sent(kind, SCM_TOPICS[service], key if isinstance(key, str) else None, value)
 
@@ -219,11 +254,16 @@ async def test_every_fuzzed_message_gets_exactly_one_answer(running_stack, probe
     for number in sales_quotes:
         await sales.row_state(number, "created")
         await sales.add_line_and_wait(number, 1)
+    sales_orders = [await sales.create_order(f"C-SO-{run}-base{n}") for n in range(BASE)]
+    for number in sales_orders:
+        await sales.add_order_line(number, 1)
+        await probe.wait_for("scm.order.events", lambda r, n=number: r.key == n and len(r.value["order"]["lines"]) == 1)
     scm_quotes = [await quotes.create_scm_quote(lines=1) for _ in range(BASE)]
     scm_orders = [await orders.create_scm_order(lines=2) for _ in range(BASE)]
     before = log_sizes(running_stack.logs)
 
-    plan = Plan(run, random.Random(SEED), sales_quotes, sales.ids, scm_quotes, scm_orders)
+    plan = Plan(run, random.Random(SEED), {"quote": sales_quotes, "salesorder": sales_orders}, sales.ids,
+                scm_quotes, scm_orders)
     sent = [plan.aim(kind, raw) for kind, raw in generate(COUNT, SEED)]
     await probe.publish_many([(s.topic, s.key, s.value) for s in sent])
 

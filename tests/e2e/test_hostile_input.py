@@ -127,3 +127,40 @@ async def test_an_scm_quantity_of_1e400_is_invalid_and_the_service_carries_on(bo
     result = await scm.scm("quote.add-line", number, line(1, quantity="1e400"))
     assert (result["outcome"], result["code"]) == ("rejected", "command.invalid")
     assert (await scm.scm("quote.add-line", number, line(1)))["outcome"] == "accepted"
+
+
+COMMAND_TOPICS = ["scm.quote.commands", "scm.order.commands", "scm.invoice.commands", "scm.feature.commands"]
+
+
+async def test_nul_in_a_command_envelope_is_refused_or_dead_lettered(running_stack) -> None:
+    """U+0000, which no PostgreSQL text holds, in an SCM command's envelope: in `target` or
+    the user → `command.invalid` (the result names no target: it would carry the NUL); in
+    `command_id` → the DLQ, as no result could be keyed by it. Sent as the SCM client's
+    principal, the DLQ read as the operator's (docs/security.md)."""
+    from uuid import uuid4
+
+    from q2c_localstack import kafka_security
+    from q2c_localstack.probe import TopicProbe
+
+    def login(principal: str) -> Any:
+        return kafka_security.credentials(running_stack, principal)
+
+    async with TopicProbe(running_stack.kafka_bootstrap, ["scm.command.results"], credentials=login("scm-client")) \
+            as scm, TopicProbe(running_stack.kafka_bootstrap, [f"{t}.dlq" for t in COMMAND_TOPICS],
+                               credentials=login("operator")) as operator:
+        for topic in COMMAND_TOPICS:
+            type_ = {"scm.feature.commands": "feature.set"}.get(topic, topic.split(".")[1] + ".update")
+            for field, value in [("target", "F-\x00"), ("user", {"name": "b\x00b", "privileges": []})]:
+                command = {"command_id": str(uuid4()), "type": type_, "issued_at": "2026-11-23T10:00:00Z",
+                           "user": {"name": "bob", "privileges": []}, "target": "F-000001", "data": {},
+                           field: value}
+                await scm.publish(topic, command["command_id"], command)
+                [result] = await scm.wait_for("scm.command.results", lambda r, c=command: r.key == c["command_id"])
+                assert (result.value["outcome"], result.value["code"]) == ("rejected", "command.invalid"), topic
+                expected = "target" if field == "target" else "user.name"
+                assert result.value["text"] == f"{expected} must not contain the character U+0000 (NUL)"
+                assert result.value["target"] == (None if field == "target" else "F-000001")
+            poisoned = {"command_id": f"c-{uuid4()}\x00", "type": type_, "target": None, "data": {}}
+            await scm.publish(topic, None, poisoned)
+            [letter] = await operator.wait_for(f"{topic}.dlq", lambda r, p=poisoned: r.value == p)
+            assert letter.headers["source.topic"] == topic

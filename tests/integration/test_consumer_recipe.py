@@ -18,6 +18,7 @@ from q2c_localstack.probe import Watched
 from q2c_messaging.catalog import parse_catalog
 from q2c_messaging.consumer import Handling, Route
 from q2c_messaging.runtime import ServiceRuntime
+from q2c_messaging.security import security_kwargs
 from q2c_messaging.settings import RuntimeSettings
 
 from ..conftest import create_topic
@@ -174,7 +175,8 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(servic
 async def _rewind(service: ServiceUnderTest, bootstrap: str) -> None:
     """Stop the service, reset its group's offset to 0 (a replay of everything), start it."""
     await service.runtime.app.stop()
-    rewinder = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=service.name, enable_auto_commit=False)
+    rewinder = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=service.name, enable_auto_commit=False,
+                                **security_kwargs())
     await rewinder.start()
     tp = TopicPartition(service.inbound, 0)
     rewinder.assign([tp])

@@ -35,6 +35,19 @@ async def test_a_service_role_is_refused_by_another_service_database(running_sta
             await asyncpg.connect(dsn)
 
 
+@pytest.mark.parametrize("database", postgres.MAINTENANCE_DATABASES)
+async def test_a_service_role_is_refused_by_the_maintenance_databases(running_stack: StackConfig,
+                                                                      database: str) -> None:
+    for service in running_stack.services:
+        dsn = postgres.service_dsn(running_stack, service).rsplit("/", 1)[0] + f"/{database}"
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied for database"):
+            await asyncpg.connect(dsn)
+    # the admin still can (provisioning, scratch databases)
+    conn = await asyncpg.connect(postgres.admin_dsn(running_stack, database))
+    assert await conn.fetchval("SELECT current_database()") == database
+    await conn.close()
+
+
 async def test_a_wrong_password_is_refused(running_stack: StackConfig) -> None:
     feature_state = running_stack.services[0]
     dsn = postgres.service_dsn(running_stack, feature_state)

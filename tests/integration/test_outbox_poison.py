@@ -24,6 +24,7 @@ from q2c_messaging import outbox_admin
 from q2c_messaging.catalog import parse_catalog
 from q2c_messaging.outbox import Outbox, OutboxRelay
 from q2c_messaging.producer import make_producer
+from q2c_messaging.security import security_kwargs
 from q2c_observability import metrics
 
 LIMIT = 2_000  # the topic's max.message.bytes
@@ -35,7 +36,7 @@ ATTEMPTS = 3
 async def small_topic(bootstrap: str) -> AsyncIterator[str]:
     """One partition (the poison row shares it with every other row) and a small size limit."""
     name = f"it.poison.{uuid4().hex[:10]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security_kwargs())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, 1, 1, topic_configs={"max.message.bytes": str(LIMIT)})])
@@ -45,7 +46,7 @@ async def small_topic(bootstrap: str) -> AsyncIterator[str]:
 
 
 async def _raise_limit(bootstrap: str, topic: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security_kwargs())
     await admin.start()
     try:
         await admin.alter_configs(

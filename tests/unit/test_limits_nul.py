@@ -2,8 +2,10 @@
 fuzz run (tests/e2e/test_fuzz_stack.py) found services failing on every attempt for one."""
 
 import pytest
+from pydantic import ValidationError
 
 from q2c_contracts import limits
+from q2c_contracts.scm import ScmCommand
 
 
 def test_a_text_with_nul_is_a_problem_whatever_its_length() -> None:
@@ -20,3 +22,23 @@ def test_a_text_with_nul_is_a_problem_whatever_its_length() -> None:
 ])
 def test_nul_paths_name_every_place(value: object, paths: list[str]) -> None:
     assert limits.nul_paths(value, "data") == paths
+
+
+@pytest.mark.parametrize(("envelope", "outcome"), [
+    ({"command_id": "c\x00", "type": "quote.send"}, "dead letter"),  # no result could be keyed
+    ({"command_id": "c-1", "type": "quote.\x00send"}, "dead letter"),
+    ({"command_id": "c-1", "type": "quote.send", "target": "F-\x00"},
+     "target must not contain the character U+0000 (NUL)"),
+    ({"command_id": "c-1", "type": "quote.send", "user": {"name": "b\x00b"}},
+     "user.name must not contain the character U+0000 (NUL)"),
+    ({"command_id": "c-1", "type": "quote.send", "user": {"name": "bob", "privileges": ["ok", "\x00"]}},
+     "user.privileges[1] must not contain the character U+0000 (NUL)"),
+    ({"command_id": "c-1", "type": "quote.send", "target": "F-1", "user": {"name": "bob"}}, None),
+])
+def test_nul_in_a_command_envelope_is_dead_lettered_or_refused(envelope: dict, outcome: str | None) -> None:  # type: ignore[type-arg]
+    try:
+        command = ScmCommand.model_validate(envelope)
+    except ValidationError:
+        assert outcome == "dead letter"
+        return
+    assert command.envelope_problem() == outcome

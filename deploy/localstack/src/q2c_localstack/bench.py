@@ -33,11 +33,13 @@ from q2c_messaging.catalog import parse_catalog
 from q2c_messaging.outbox import Outbox, OutboxRelay
 from q2c_messaging.producer import make_producer
 from q2c_messaging.runtime import MESSAGING_MIGRATIONS
+from q2c_messaging.security import KafkaCredentials, security_kwargs
 from q2c_observability import configure_logging
 from q2c_persistence import apply_migrations, create_pool, load_migrations
 
 from . import postgres, processes
 from .config import StackConfig
+from .kafka_security import BROKER, credentials
 from .probe import TopicProbe
 
 RELAY_MESSAGES = 50_000
@@ -75,7 +77,9 @@ async def _bench(config: StackConfig) -> None:
 async def _bench_relay(config: StackConfig) -> None:
     topic = f"bench.relay.{uuid4().hex[:8]}"
     database = f"q2c_bench_{uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka_bootstrap)
+    # bench.* topics and scratch databases: cluster-admin work, as the broker principal
+    admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka_bootstrap,
+                                **security_kwargs(credentials(config, BROKER), from_env=False))
     await admin.start()
     await admin.create_topics([NewTopic(topic, 6, 1)])
     db_admin = await asyncpg.connect(postgres.admin_dsn(config))
@@ -94,7 +98,8 @@ async def _bench_relay(config: StackConfig) -> None:
                     await outbox.append(topic, f"F-{n % 1000:06d}", payload, message_id=f"m-{n}", type="bench.x")
         written = time.perf_counter() - started
 
-        relay = OutboxRelay(pool, lambda: make_producer(config.kafka_bootstrap, "bench-relay"), batch_size=500)
+        relay = OutboxRelay(pool, lambda: make_producer(config.kafka_bootstrap, "bench-relay",
+                                                       credentials(config, BROKER)), batch_size=500)
         started = time.perf_counter()
         while await relay.publish_batch():
             pass
@@ -114,7 +119,8 @@ async def _bench_relay(config: StackConfig) -> None:
 
 async def _bench_feature_commands(config: StackConfig) -> None:
     names = list(TOGGLED_FEATURES)
-    async with TopicProbe(config.kafka_bootstrap, ["scm.command.results"]) as probe:
+    async with TopicProbe(config.kafka_bootstrap, ["scm.command.results"],
+                          credentials=credentials(config, "scm-client")) as probe:
         commands = []
         for n in range(COMMANDS):
             name = names[n % len(names)]
@@ -144,7 +150,8 @@ async def _bench_feature_commands(config: StackConfig) -> None:
 async def _latency(config: StackConfig, samples: int = 50) -> None:
     """One command at a time, so latency is not queueing behind a burst."""
     latencies = []
-    async with TopicProbe(config.kafka_bootstrap, ["scm.command.results"]) as probe:
+    async with TopicProbe(config.kafka_bootstrap, ["scm.command.results"],
+                          credentials=credentials(config, "scm-client")) as probe:
         for n in range(samples):
             name = "PriceMaster"
             command = {"command_id": str(uuid4()), "type": "feature.set", "target": name,
@@ -165,7 +172,8 @@ async def _bench_quote_lifecycle(config: StackConfig, quotes: int = 300) -> None
         return {"command_id": str(uuid4()), "type": type_, "target": target,
                 "user": {"name": "bench", "privileges": []}, "data": data or {}}
 
-    async with TopicProbe(config.kafka_bootstrap, ["scm.command.results", "dataverse.quote.writes"]) as probe:
+    async with TopicProbe(config.kafka_bootstrap, ["scm.command.results", "dataverse.quote.writes"],
+                          credentials=credentials(config, "operator")) as probe:
         creates = [command("quote.create", None, {"customer_account": "US-001", "currency": "USD", "lines": [
             {"product_number": "PC-1", "quantity": "3", "unit_price": "500.00"}]}) for _ in range(quotes)]
         started = time.perf_counter()
@@ -203,7 +211,8 @@ async def _bench_order_to_invoice(config: StackConfig, orders: int = ORDERS,
     all_of_it = [{"sequence_number": n, "quantity": "3"} for n in (1, 2)]
     gate = asyncio.Semaphore(concurrency)
 
-    async with TopicProbe(config.kafka_bootstrap, ["scm.command.results", "dataverse.salesorder.writes"]) as probe:
+    async with TopicProbe(config.kafka_bootstrap, ["scm.command.results", "dataverse.salesorder.writes"],
+                          credentials=credentials(config, "operator")) as probe:
         async def step(topic: str, type_: str, target: str | None, data: dict[str, Any] | None = None) -> str:
             command = {"command_id": str(uuid4()), "type": type_, "target": target,
                        "user": {"name": "bench", "privileges": []}, "data": data or {}}
@@ -294,16 +303,18 @@ class _SalesClient:
     """A Sales system that speaks only the contract: publishes row changes, and resolves a
     waiter when the write it waits for arrives (records are decoded once, routed by key)."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, login: KafkaCredentials | None) -> None:
         self._bootstrap = bootstrap
+        self._login = login
         self._waiters: dict[str, list[tuple[Any, asyncio.Future[None]]]] = {}
-        self._producer = make_producer(bootstrap, "bench-sales")
+        self._producer = make_producer(bootstrap, "bench-sales", login)
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> "_SalesClient":
         await self._producer.start()
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
+                                          **security_kwargs(self._login))
         await self._consumer.start()
         topics = ["dataverse.quote.writes", "dataverse.quotedetail.writes", "dataverse.notifications"]
         await self._consumer._client.force_metadata_update()  # noqa: SLF001 - as TopicProbe does
@@ -401,7 +412,7 @@ async def _bench_lifecycles(config: StackConfig) -> float:
     print(f"\nSales quote lifecycles (create, 3 lines, activate, win; each step waits for its Sales write), "
           f"{LIFECYCLE_SECONDS:.0f} s per concurrency:")
     peak = 0.0
-    async with _SalesClient(config.kafka_bootstrap) as sales:
+    async with _SalesClient(config.kafka_bootstrap, credentials(config, "sales-connector")) as sales:
         await sales.lifecycle({step: [] for step in LIFECYCLE_STEPS})  # warm-up
         for concurrency in LIFECYCLE_CONCURRENCY:
             latencies: dict[str, list[float]] = {step: [] for step in LIFECYCLE_STEPS}
@@ -440,15 +451,18 @@ async def _bench_bound(config: StackConfig, hops: int = 20_000, partitions: int 
     publish with acks=all on the idempotent producer, then one offset commit. Hops/s."""
     source, target = f"bench.bound.in.{uuid4().hex[:8]}", f"bench.bound.out.{uuid4().hex[:8]}"
     database = f"q2c_bound_{uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka_bootstrap)
+    # bench.* topics and scratch databases: cluster-admin work, as the broker principal
+    admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka_bootstrap,
+                                **security_kwargs(credentials(config, BROKER), from_env=False))
     await admin.start()
     await admin.create_topics([NewTopic(source, partitions, 1), NewTopic(target, partitions, 1)])
     db_admin = await asyncpg.connect(postgres.admin_dsn(config))
     await db_admin.execute(f'CREATE DATABASE "{database}"')
     pool = await create_pool(postgres.admin_dsn(config, database))
-    producer = make_producer(config.kafka_bootstrap, "bench-bound")
+    producer = make_producer(config.kafka_bootstrap, "bench-bound", credentials(config, BROKER))
     await producer.start()
     consumer = AIOKafkaConsumer(source, bootstrap_servers=config.kafka_bootstrap, group_id=f"bound-{uuid4().hex[:6]}",
+                                **security_kwargs(credentials(config, BROKER), from_env=False),
                                 enable_auto_commit=False, auto_offset_reset="earliest")
     try:
         await apply_migrations(pool, load_migrations("messaging", MESSAGING_MIGRATIONS))

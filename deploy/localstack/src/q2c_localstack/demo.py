@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
+from q2c_messaging.security import KafkaCredentials
+
 from .config import StackConfig
+from .kafka_security import credentials
 from .probe import TopicProbe, stack_watch
 
 COMMANDS = "scm.feature.commands"
@@ -20,9 +23,11 @@ def run_demo(config: StackConfig) -> None:
     from .demo_orders import run_order_to_cash
     from .demo_q2c import run_quote_to_cash
 
-    asyncio.run(_demo(config.kafka_bootstrap))
-    asyncio.run(run_quote_to_cash(config.kafka_bootstrap))
-    asyncio.run(run_order_to_cash(config.kafka_bootstrap, stack_watch(config)))
+    # An SCM user for the features; the two flows that watch both sides log in as the operator
+    # (read every topic, write only the external input topics: docs/security.md).
+    asyncio.run(_demo(config.kafka_bootstrap, credentials(config, "scm-client")))
+    asyncio.run(run_quote_to_cash(config.kafka_bootstrap, credentials(config, "operator")))
+    asyncio.run(run_order_to_cash(config.kafka_bootstrap, stack_watch(config), credentials(config, "operator")))
 
 
 def _command(type_: str, target: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -45,9 +50,9 @@ async def _round_trip(probe: TopicProbe, command: dict[str, Any]) -> None:
         print(f"< {EVENTS}  {json.dumps(event.value)}")
 
 
-async def _demo(bootstrap: str) -> None:
+async def _demo(bootstrap: str, login: KafkaCredentials | None) -> None:
     print(f"q2c demo against Kafka at {bootstrap}")
-    async with TopicProbe(bootstrap, [RESULTS, EVENTS]) as probe:
+    async with TopicProbe(bootstrap, [RESULTS, EVENTS], credentials=login) as probe:
         # Switch the message processor on and back off (its default), so the demo leaves
         # the stack's settings as it found them.
         for enabled in (True, False):
@@ -59,7 +64,7 @@ async def _demo(bootstrap: str) -> None:
         await _round_trip(probe, _command("parameter.set", "MessageProcessorRunning",
                                           {"name": "MessageProcessorRunning", "value": "yes"}))
     # The compacted topic's last record per name is the whole current state.
-    async with TopicProbe(bootstrap, [EVENTS], from_beginning=True) as probe:
+    async with TopicProbe(bootstrap, [EVENTS], from_beginning=True, credentials=login) as probe:
         await probe.caught_up()
         state = {r.key: r.value for r in probe.records}
     print("\ncurrent feature state (scm.feature.events, last record per name):")

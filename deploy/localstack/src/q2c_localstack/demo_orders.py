@@ -10,6 +10,8 @@ import json
 from typing import Any
 from uuid import uuid4
 
+from q2c_messaging.security import KafkaCredentials
+
 from .demo_q2c import Stage, _now
 from .probe import Record, TopicProbe, Watched
 
@@ -123,8 +125,8 @@ class OrderStage(Stage):
         print("  " + " | ".join(v.ljust(w) for v, w in zip(cells, WIDTHS, strict=True)))
 
 
-async def run_order_to_cash(bootstrap: str, watch: Watched) -> None:
-    async with TopicProbe(bootstrap, TOPICS, watch=watch) as probe:
+async def run_order_to_cash(bootstrap: str, watch: Watched, login: KafkaCredentials | None = None) -> None:
+    async with TopicProbe(bootstrap, TOPICS, watch=watch, credentials=login) as probe:
         run = uuid4().hex[:4].upper()
         await order_to_cash(OrderStage(probe), f"C-{run}6", f"C-SO-{run}1")
 

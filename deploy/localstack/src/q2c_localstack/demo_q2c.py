@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
+from q2c_messaging.security import KafkaCredentials
+
 from .probe import TopicProbe
 
 TOPICS = ["dataverse.quote.writes", "dataverse.notifications", "scm.quote.events", "scm.command.results"]
@@ -100,8 +102,8 @@ class Stage:
         return f"Sales {what}", f"refused: {note.value['code']}"
 
 
-async def run_quote_to_cash(bootstrap: str) -> None:
-    async with TopicProbe(bootstrap, TOPICS) as probe:
+async def run_quote_to_cash(bootstrap: str, login: KafkaCredentials | None = None) -> None:
+    async with TopicProbe(bootstrap, TOPICS, credentials=login) as probe:
         run = uuid4().hex[:4].upper()
         await scenario_1(Stage(probe), f"C-{run}1")
         await scenario_2(Stage(probe))

@@ -12,8 +12,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
 from q2c_messaging.catalog import TopicSpec, load_catalog
+from q2c_messaging.security import KafkaCredentials, security_kwargs
 
-from . import processes
+from . import kafka_security, processes
 from .config import DEPLOY, StackConfig, StackError
 
 NAME = "kafka"
@@ -44,15 +45,12 @@ def jars_dir(config: StackConfig) -> Path:
 
 
 def _properties(config: StackConfig, data_dir: Path) -> str:
+    """The settings docker-compose.yml shares (tests/unit/test_compose.py); the listeners,
+    SASL and ACL settings, where compose differs (docs/security.md), are kafka_security's."""
     return f"""# written by q2c_localstack; edit deploy/localstack/src/q2c_localstack/kafka.py instead
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{config.controller_port}
-listeners=PLAINTEXT://127.0.0.1:{config.kafka_port},CONTROLLER://127.0.0.1:{config.controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{config.kafka_port}
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
 log.dirs={data_dir}
 num.partitions=3
 offsets.topic.replication.factor=1
@@ -81,6 +79,8 @@ def start(config: StackConfig) -> str:
     """Start the broker unless it runs already or an external one is configured."""
     if config.external_kafka:
         return f"external Kafka at {config.external_kafka}"
+    # before "already running": a broker started before SASL would be reused and refuse every login
+    kafka_security.check_formatted_with_sasl(config, config.home / "kafka" / "data")
     if processes.running_pid(config.run_dir, NAME):
         return f"Kafka already running on {config.kafka_bootstrap}"
     if shutil.which("java") is None:
@@ -95,13 +95,17 @@ def start(config: StackConfig) -> str:
     data_dir = home / "data"
     home.mkdir(parents=True, exist_ok=True)
     properties = home / "server.properties"
-    properties.write_text(_properties(config, data_dir))
+    # It holds the broker's password (its JAAS lines): the owner's alone, from the first byte.
+    properties.touch(mode=0o600)
+    properties.chmod(0o600)
+    properties.write_text(_properties(config, data_dir) + kafka_security.server_properties(config))
     if not (data_dir / "meta.properties").exists():
         result = subprocess.run(
             # "--cluster-id=<id>" in one word: a base64url id may start with "-", which the
             # tool's argument parser would take for an option.
             _java(config, libs, ["kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id(home)}",
-                                 "-c", str(properties)], "-Xmx256m"),
+                                 "-c", str(properties), *kafka_security.format_arguments(config)],
+                  "-Xmx256m"),
             capture_output=True, text=True, timeout=120,
         )
         if result.returncode != 0:
@@ -131,7 +135,7 @@ def wait_ready(config: StackConfig) -> None:
             raise StackError(f"Kafka exited during start-up; see {config.logs / 'kafka.log'}:\n"
                              f"{processes.tail(config.logs / 'kafka.log')}")
         try:
-            asyncio.run(_describe(config.kafka_bootstrap))
+            asyncio.run(_describe(config.kafka_bootstrap, kafka_security.admin_credentials(config)))
             return
         except (KafkaError, OSError, TimeoutError) as exc:
             last_error = repr(exc)
@@ -140,8 +144,10 @@ def wait_ready(config: StackConfig) -> None:
                      f"({last_error}); see {config.logs / 'kafka.log'}")
 
 
-async def _describe(bootstrap: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+async def _describe(bootstrap: str, credentials: KafkaCredentials | None = None) -> None:
+    """`credentials` None = the environment's."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000,
+                                **security_kwargs(credentials))
     try:
         await asyncio.wait_for(admin.start(), 6)
         await asyncio.wait_for(admin.describe_cluster(), 6)
@@ -152,11 +158,13 @@ async def _describe(bootstrap: str) -> None:
 def create_topics(config: StackConfig) -> list[str]:
     """Create the catalog's topics that do not exist yet; return their names."""
     catalog = load_catalog(config.topic_catalog)
-    return asyncio.run(_create_topics(config.kafka_bootstrap, list(catalog)))
+    return asyncio.run(_create_topics(config.kafka_bootstrap, list(catalog),
+                                      kafka_security.admin_credentials(config)))
 
 
-async def _create_topics(bootstrap: str, specs: list[TopicSpec]) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+async def _create_topics(bootstrap: str, specs: list[TopicSpec], credentials: KafkaCredentials | None) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000,
+                                **security_kwargs(credentials, from_env=False))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

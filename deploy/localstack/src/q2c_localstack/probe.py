@@ -17,6 +17,8 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import RecordMetadata
 from prometheus_client.parser import text_string_to_metric_families
 
+from q2c_messaging.security import KafkaCredentials, security_kwargs
+
 from .config import StackConfig
 
 
@@ -36,6 +38,8 @@ class Record:
 
 
 Predicate = Callable[[Record], bool]
+# Who publishes on a topic: a black-box client sends as the party that owns the topic.
+PublishAs = Callable[[str], KafkaCredentials | None]
 
 
 @dataclass(frozen=True)
@@ -101,13 +105,19 @@ async def wait_for_metric(url: str, name: str, labels: Mapping[str, str], predic
 
 class TopicProbe:
     """Reads `topics` (every partition, no consumer group) from their current end, or from
-    the beginning with `from_beginning=True`, into a buffer that `wait_for` searches."""
+    the beginning with `from_beginning=True`, into a buffer that `wait_for` searches. It logs
+    in as `credentials` (default: the environment's, docs/security.md); with `publish_as`, each
+    publish logs in as the principal it names for the topic (one producer per principal)."""
 
     def __init__(self, bootstrap: str, topics: list[str], *, from_beginning: bool = False,
-                 watch: Watched | None = None) -> None:
+                 watch: Watched | None = None, credentials: KafkaCredentials | None = None,
+                 publish_as: PublishAs | None = None) -> None:
         self._bootstrap = bootstrap
         self.watch = watch
         self._next: dict[TopicPartition, int] = {}  # per partition: the offset after the last record buffered
+        self._security = security_kwargs(credentials)
+        self._publish_as = publish_as
+        self._producers: dict[str, AIOKafkaProducer] = {}
         self._topics = topics
         self._from_beginning = from_beginning
         self.records: list[Record] = []
@@ -120,9 +130,10 @@ class TopicProbe:
 
     async def __aenter__(self) -> "TopicProbe":
         self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all",
-                                          enable_idempotence=True)
+                                          enable_idempotence=True, **self._security)
         await self._producer.start()
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
+                                          **self._security)
         await self._consumer.start()
         partitions = []
         for topic in self._topics:
@@ -158,6 +169,27 @@ class TopicProbe:
             await self._consumer.stop()
         if self._producer:
             await self._producer.stop()
+        for producer in self._producers.values():
+            await producer.stop()
+
+    async def open_publishers(self, *topics: str) -> None:
+        """Start now the producers that publishing on `topics` will use, so a first publish is
+        as quick as any later one (a test racing the services is not slowed by a log-in)."""
+        for topic in topics:
+            await self._producer_for(topic)
+
+    async def _producer_for(self, topic: str) -> AIOKafkaProducer:
+        if self._publish_as is None:
+            assert self._producer
+            return self._producer
+        login = self._publish_as(topic)
+        name = login.username if login else ""
+        if name not in self._producers:
+            producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True,
+                                        **security_kwargs(login, from_env=False))
+            await producer.start()
+            self._producers[name] = producer
+        return self._producers[name]
 
     async def _pump(self) -> None:
         assert self._consumer
@@ -178,18 +210,18 @@ class TopicProbe:
     async def publish(self, topic: str, key: str | None, value: Any,
                       headers: dict[str, str] | None = None) -> RecordMetadata:
         """Publish a dict as JSON, or bytes as they are (to test bad input); return where it went."""
-        assert self._producer
+        producer = await self._producer_for(topic)
         raw = value if isinstance(value, bytes) else json.dumps(value).encode()
-        return await self._producer.send_and_wait(
+        return await producer.send_and_wait(
             topic, raw, key=key.encode() if key is not None else None,
             headers=[(k, v.encode()) for k, v in (headers or {}).items()],
         )
 
     async def publish_many(self, messages: list[tuple[str, str | None, Any]]) -> None:
         """Publish (topic, key, value) messages with all sends in flight at once."""
-        assert self._producer
         deliveries = [
-            await self._producer.send(topic, json.dumps(value).encode(), key=key.encode() if key else None)
+            await (await self._producer_for(topic)).send(topic, json.dumps(value).encode(),
+                                                         key=key.encode() if key else None)
             for topic, key, value in messages
         ]
         await asyncio.gather(*deliveries)
@@ -309,7 +341,7 @@ class TopicProbe:
 
     async def _admin_client(self) -> AIOKafkaAdminClient:
         if self._admin is None:
-            self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+            self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, **self._security)
             await self._admin.start()
         return self._admin
 
@@ -318,7 +350,8 @@ class TopicProbe:
         if self._offsets is None:
             # a consumer of its own, assigned nothing: the reading consumer's metadata follows
             # its assignment and would drop the topics tracked here
-            self._offsets = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+            self._offsets = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
+                                             **self._security)
             await self._offsets.start()
         for topic in topics:
             await self._offsets._client.add_topic(topic)  # noqa: SLF001 - no public way to track a topic

@@ -4,7 +4,7 @@ import os
 import sys
 import time
 
-from . import postgres, processes
+from . import kafka_security, postgres, processes
 from .config import ServiceSpec, StackConfig, StackError
 
 READY_MARK = '"event": "service.ready"'
@@ -31,11 +31,19 @@ def service_env(config: StackConfig, service: ServiceSpec) -> dict[str, str]:
     same, with the compose hosts; a unit test holds the two together)."""
     return {
         "Q2C_KAFKA_BOOTSTRAP": config.kafka_bootstrap,
+        **kafka_env(config, service.name),
         "Q2C_DB_URL": postgres.service_dsn(config, service),
         "Q2C_TOPIC_CATALOG": str(config.topic_catalog),
         "Q2C_HTTP_PORT": str(config.http_port(service)),
         "PYTHONUNBUFFERED": "1",
     }
+
+
+def kafka_env(config: StackConfig, principal: str) -> dict[str, str]:
+    """The principal's Kafka login as environment variables (empty = what the environment
+    already says: PLAINTEXT, or an external cluster's credentials)."""
+    creds = kafka_security.credentials(config, principal)
+    return creds.env() if creds and not config.external_kafka else {}
 
 
 def wait_ready(config: StackConfig, service: ServiceSpec, offset: int) -> None:
@@ -76,6 +84,6 @@ def admin_command(config: StackConfig, argv: list[str], service: str = "dual-wri
     """How to run a service's admin CLI against this stack (the dual-write admin, or the
     message processor's): its argv and environment (the service's own database)."""
     [spec] = [s for s in config.services if s.name == service]
-    env = {**os.environ, "Q2C_DB_URL": postgres.service_dsn(config, spec),
+    env = {**os.environ, "Q2C_DB_URL": postgres.service_dsn(config, spec), **kafka_env(config, service),
            "Q2C_KAFKA_BOOTSTRAP": config.kafka_bootstrap, "Q2C_TOPIC_CATALOG": str(config.topic_catalog)}
     return [sys.executable, "-m", module or ADMIN_MODULES[service], *argv], env

@@ -3,7 +3,7 @@
 import time
 from collections.abc import Callable
 
-from . import kafka, postgres, services
+from . import kafka, kafka_security, postgres, services
 from .config import StackConfig, StackError
 
 Say = Callable[[str], None]
@@ -30,6 +30,7 @@ def provision(config: StackConfig, say: Say = print) -> None:
     kafka.wait_ready(config)
     created = kafka.create_topics(config)
     say(f"topics: {len(created)} created from deploy/kafka/topics.yaml" if created else "topics: all present")
+    say(kafka_security.provision(config))
     postgres.wait_ready(config)
     postgres.provision(config)
     say(f"databases: {', '.join(s.database for s in config.services)} (one role each)")

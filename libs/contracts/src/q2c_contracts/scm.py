@@ -2,7 +2,7 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .timestamps import UtcDatetime
 
@@ -27,6 +27,27 @@ class ScmCommand(BaseModel):
     user: ScmUser | None = None
     target: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("command_id", "type")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        # The result is keyed and typed by these, and the inbox stores the id: with U+0000
+        # (which PostgreSQL refuses in text) no answer can be written, so the DLQ takes it.
+        if "\x00" in value:
+            raise ValueError("must not contain the character U+0000 (NUL)")
+        return value
+
+    def envelope_problem(self) -> str | None:
+        """The first envelope field (besides `data`) no text column can hold, as a
+        `command.invalid` text; None when all can be stored."""
+        fields: list[tuple[str, str | None]] = [("target", self.target)]
+        if self.user:
+            fields.append(("user.name", self.user.name))
+            fields += [(f"user.privileges[{n}]", p) for n, p in enumerate(self.user.privileges)]
+        for name, value in fields:
+            if value is not None and "\x00" in value:
+                return f"{name} must not contain the character U+0000 (NUL)"
+        return None
 
 
 Outcome = Literal["accepted", "rejected"]

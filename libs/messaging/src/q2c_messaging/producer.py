@@ -2,8 +2,10 @@
 
 from aiokafka import AIOKafkaProducer
 
+from .security import KafkaCredentials, security_kwargs
 
-def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+
+def make_producer(bootstrap: str, client_id: str, credentials: KafkaCredentials | None = None) -> AIOKafkaProducer:
     """Idempotent (no duplicates from producer retries, order kept per partition) and
     acks=all (a record counts as sent once every in-sync replica has it)."""
     return AIOKafkaProducer(
@@ -14,4 +16,5 @@ def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
         linger_ms=5,
         max_batch_size=256 * 1024,
         request_timeout_ms=30_000,
+        **security_kwargs(credentials),
     )

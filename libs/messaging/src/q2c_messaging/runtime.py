@@ -55,6 +55,7 @@ class ServiceRuntime:
             self.settings.kafka_bootstrap,
             client_id=service,
             allow_auto_create_topics=False,  # topics come from the catalog only
+            security=creds.faststream_security() if (creds := self.settings.kafka_credentials) else None,
             consumer_only=True,  # everything we publish goes through the outbox relay
             graceful_timeout=15.0,
             logger=None,
@@ -129,7 +130,8 @@ class ServiceRuntime:
         self._pool = await create_pool(self.settings.db_url, max_size=self.settings.pool_max_size)
         await apply_migrations(self._pool, *self.migrations)
         # Dead letters and the health check; the relay has its own (it renews it after a refusal).
-        self._producer = make_producer(self.settings.kafka_bootstrap, f"{self.service}-producer")
+        self._producer = make_producer(self.settings.kafka_bootstrap, f"{self.service}-producer",
+                                       self.settings.kafka_credentials)
         await self._producer.start()
         dead_letters = DeadLetters(self._producer, self.service)
         self._processors = {
@@ -140,7 +142,8 @@ class ServiceRuntime:
             for route in self._routes
         }
         self._relay = OutboxRelay(
-            self._pool, lambda: make_producer(self.settings.kafka_bootstrap, f"{self.service}-relay"),
+            self._pool, lambda: make_producer(self.settings.kafka_bootstrap, f"{self.service}-relay",
+                                              self.settings.kafka_credentials),
             listen_dsn=self.settings.db_url, service=self.service, batch_size=self.settings.relay_batch_size,
             poll_interval=self.settings.relay_poll_interval, max_attempts=self.settings.relay_max_attempts,
         )

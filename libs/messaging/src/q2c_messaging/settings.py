@@ -1,12 +1,19 @@
 """What every service process is configured with (environment, prefix Q2C_)."""
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .security import DEFAULT_MECHANISM, KafkaCredentials
 
 
 class RuntimeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="Q2C_", extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # SASL/SCRAM login (docs/security.md); no username = PLAINTEXT.
+    kafka_username: str = ""
+    kafka_password: SecretStr = SecretStr("")
+    kafka_sasl_mechanism: str = DEFAULT_MECHANISM
     # The service's own database, opened with the service's own role.
     db_url: str
     log_level: str = "INFO"
@@ -23,3 +30,10 @@ class RuntimeSettings(BaseSettings):
     http_port: int = 0
     # the address it binds: loopback by default, 0.0.0.0 in a container
     http_host: str = "127.0.0.1"
+
+    @property
+    def kafka_credentials(self) -> KafkaCredentials | None:
+        if not self.kafka_username:
+            return None
+        return KafkaCredentials(self.kafka_username, self.kafka_password.get_secret_value(),
+                                self.kafka_sasl_mechanism)

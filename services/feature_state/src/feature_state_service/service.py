@@ -10,7 +10,7 @@ from q2c_contracts.topics import SCM_FEATURE_EVENTS
 from q2c_messaging.catalog import TopicCatalog
 from q2c_messaging.consumer import Handling
 from q2c_messaging.outbox import Outbox
-from q2c_messaging.results import answer_command
+from q2c_messaging.results import answer_command, refuse_bad_envelope
 from q2c_observability import get_logger
 
 from . import domain, repository
@@ -26,6 +26,8 @@ async def handle_command(handling: Handling[ScmCommand]) -> None:
     """`scm.feature.commands` (inbox key: command_id) → the setting stored, its whole value
     on `scm.feature.events`, and one result on `scm.command.results`."""
     command = handling.message
+    if await refuse_bad_envelope(handling.outbox, command):
+        return
     decision = domain.decide(command.type, command.data)
     if isinstance(decision, domain.Rejected):
         log.info("feature.command_rejected", code=decision.code, text=decision.text)

@@ -13,6 +13,7 @@ from q2c_contracts.scm import FeatureStateEvent, ScmCommand
 from q2c_contracts.topics import ORDER_INVOICING_REQUESTS
 from q2c_messaging.consumer import ContractViolation, Handling, Typed, envelope_parser
 from q2c_messaging.outbox import Outbox
+from q2c_messaging.results import refuse_bad_envelope
 from q2c_observability import get_logger
 
 from . import domain
@@ -55,6 +56,8 @@ class InvoiceService:
 
     async def on_command(self, handling: Handling[ScmCommand]) -> None:
         c = handling.message
+        if await refuse_bad_envelope(handling.outbox, c):
+            return
         command = Command(c.command_id, c.type, c.target)
         if c.type == POST:
             await self._ask_order_service(handling.conn, handling.outbox, command, c.data)

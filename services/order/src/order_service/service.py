@@ -15,6 +15,7 @@ from q2c_contracts.scm import FeatureStateEvent, ScmCommand
 from q2c_contracts.vocabulary import SALES, SCM
 from q2c_messaging.consumer import Handling, Typed
 from q2c_messaging.outbox import Outbox
+from q2c_messaging.results import refuse_bad_envelope
 from q2c_observability import get_logger
 
 from . import decisions
@@ -49,6 +50,8 @@ class OrderService:
     async def on_scm_command(self, handling: Handling[ScmCommand]) -> None:
         """`scm.order.commands` (inbox key: command_id)."""
         c = handling.message
+        if await refuse_bad_envelope(handling.outbox, c):
+            return
         await self.handle(handling.conn, handling.outbox, Command(c.command_id, c.type, c.target, "scm", c.data))
 
     async def on_sales_command(self, handling: Handling[Typed[SalesOrderCommand]]) -> None:

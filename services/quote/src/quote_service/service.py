@@ -15,6 +15,7 @@ from q2c_contracts.scm import FeatureStateEvent, ScmCommand
 from q2c_contracts.topics import OWNERSHIP_REQUESTS
 from q2c_messaging.consumer import Handling, Typed
 from q2c_messaging.outbox import Outbox
+from q2c_messaging.results import refuse_bad_envelope
 from q2c_observability import get_logger
 
 from . import domain, order_links, processor
@@ -48,6 +49,8 @@ class QuoteService:
     async def on_scm_command(self, handling: Handling[ScmCommand]) -> None:
         """`scm.quote.commands` (inbox key: command_id)."""
         c = handling.message
+        if await refuse_bad_envelope(handling.outbox, c):
+            return
         user = c.user
         command = Command(c.command_id, c.type, c.target, "scm", user.name if user else None,
                           tuple(user.privileges) if user else (), c.data)
