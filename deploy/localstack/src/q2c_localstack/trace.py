@@ -163,7 +163,8 @@ def timeline(records: Iterable[Record], number: str, *, only: bool = False) -> l
                         numbers |= {a, b}
             grown = len(numbers) > before
     # Dataverse primary ids of those rows: an update may name its row by the id alone
-    primary = {str(i.record.key) for i in items if CHANGES.fullmatch(i.record.topic) and i.names & numbers}
+    primary = {str(i.record.key): min(i.names & numbers) for i in items
+               if CHANGES.fullmatch(i.record.topic) and i.names & numbers}
     roots: set[str] = set()  # ids of the Sales changes and SCM commands about the documents
     for i in items:
         if (i.names & numbers or i.record.key in primary) and (CHANGES.fullmatch(i.record.topic)
@@ -185,7 +186,8 @@ def timeline(records: Iterable[Record], number: str, *, only: bool = False) -> l
     status: dict[str, Status] = {}
     steps = []
     for i in chosen:
-        document = next(iter(sorted(i.names & numbers)), None) or (i.record.key or "").split("/")[0]
+        document = (min(i.names & numbers, default=None) or primary.get(str(i.record.key))
+                    or (i.record.key or "").split("/")[0])
         now = status.setdefault(document, Status())
         _advance(now, i)
         steps.append(Step(
