@@ -248,3 +248,43 @@ def test_wait_prints_each_answer_and_names_what_was_not_answered(monkeypatch: py
     [answer] = [json.loads(line) for line in result.stdout.splitlines()]
     assert (answer["line"], answer["id"], answer["value"]["outcome"]) == (1, "a", "accepted")
     assert "line 2 (b): no answer within 5s" in result.stderr
+
+
+# --- the admin's tables and progress bar (the admin process replaced by a stand-in) ----------------
+
+def stand_in(monkeypatch: pytest.MonkeyPatch, output: list[dict[str, Any]]) -> list[list[str]]:
+    """The service admin process `q2c` starts, replaced by one printing `output` as JSON lines."""
+    import sys
+
+    seen: list[list[str]] = []
+    script = "import json, sys\nfor line in json.loads(sys.argv[1]): print(json.dumps(line))"
+
+    def command(config: Any, argv: list[str], service: str = "dual-write-adapter",
+                module: str | None = None) -> tuple[list[str], dict[str, str]]:
+        seen.append([service, module or "", *argv])
+        return [sys.executable, "-c", script, json.dumps(output)], {}
+
+    monkeypatch.setattr(cli, "admin_command", command)
+    monkeypatch.setattr(cli, "terminal", lambda: True)
+    return seen
+
+
+def test_initial_sync_draws_a_progress_bar_from_the_admins_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    reports = [{"progress": n, "total": 400} for n in (1, 100, 200, 400)]
+    seen = stand_in(monkeypatch, [*reports, {"progress": 400, "total": 400,
+                                             "written": {"sales-order-header": 150, "quotation-header": 250}}])
+    result = runner.invoke(cli.app, ["admin", "initial-sync"])
+    assert result.exit_code == 0, result.output
+    assert seen == [["dual-write-adapter", "", "initial-sync", "--progress", "jsonl"]]
+    assert "400/400" in result.output and "100%" in result.output
+    assert "rows written per map" in result.output and "quotation-header" in result.output
+
+
+def test_maps_as_a_table_and_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [{"map": "quotation-header", "state": "Paused", "queued": 2, "errors": 1, "title": "Quotations"}]
+    seen = stand_in(monkeypatch, rows)
+    table = runner.invoke(cli.app, ["admin", "maps"])
+    assert table.exit_code == 0 and "quotation-header" in table.output and "Paused" in table.output
+    as_json = runner.invoke(cli.app, ["admin", "maps", "--json"])
+    assert [json.loads(line) for line in as_json.output.splitlines()] == rows
+    assert seen[0] == ["dual-write-adapter", "", "maps", "--json"]

@@ -132,6 +132,13 @@ def test_only_keeps_one_document() -> None:
     steps = timeline(story(), "C-1", only=True)
     assert {s.document for s in steps} == {"C-1"}
     assert "dataverse.salesorder.changes" not in {s.topic for s in steps}
+    # the order's flow touches the quotation (it is linked); --only leaves that out too
+    linked = rec("scm.quote.events", "C-1", {"type": "quote.linked-to-sales-order", "version": 4,
+                                             "quotation": {"GENERATEDSALESORDERNUMBER": "C-SO-1"}},
+                 correlation_id="m-order")
+    order = timeline([*story(), linked], "C-SO-1", only=True)
+    assert {s.document for s in order} == {"C-SO-1"} and "scm.quote.events" not in {s.topic for s in order}
+    assert linked.offset in {s.offset for s in timeline([*story(), linked], "C-SO-1") if s.topic == linked.topic}
 
 
 def test_a_dataverse_primary_id_is_resolved_to_its_number() -> None:

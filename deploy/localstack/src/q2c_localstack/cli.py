@@ -349,7 +349,8 @@ def publish(topic: Annotated[str, typer.Argument(help="an input topic: dataverse
             console.print(f"line {o.line} [bold]{o.id}[/] <- [cyan]{record.topic}[/] key {record.key}: {summary}")
         else:
             print(json.dumps({"line": o.line, "id": o.id, "topic": record.topic, "key": record.key,
-                              "value": record.value}), flush=True)
+                              "correlation_id": record.headers.get("correlation_id"), "value": record.value}),
+                  flush=True)
 
     bootstrap = bootstrap or _config().kafka_bootstrap
     unanswered = run_send(bootstrap, outgoing, answer_topics(catalog, outgoing), wait=wait, timeout=timeout,

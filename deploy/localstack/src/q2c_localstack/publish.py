@@ -225,7 +225,8 @@ def answer_topics(catalog: TopicCatalog, outgoing: list[Outgoing]) -> list[str]:
 
 
 def answers(outgoing: Outgoing, record: Record) -> bool:
-    """Whether `record` answers `outgoing` (docs/contract.md §2-§4.2)."""
+    """Whether `record` answers `outgoing` (docs/contract.md §2-§4.2): a command's result; a
+    Sales change's notification, or a write of its flow (caused by it, or correlated with it)."""
     try:
         value = record.value
     except ValueError:
@@ -234,9 +235,11 @@ def answers(outgoing: Outgoing, record: Record) -> bool:
         return False
     if outgoing.kind == "command":
         return record.topic == SCM_COMMAND_RESULTS and record.key == outgoing.id
-    if record.topic == DATAVERSE_NOTIFICATIONS:
-        return bool(value.get("refused_message_id") == outgoing.id)
-    return bool(value.get("caused_by") == outgoing.id)
+    if record.topic == DATAVERSE_NOTIFICATIONS and value.get("refused_message_id") == outgoing.id:
+        return True
+    # A write answering an SCM event names the event in `caused_by`; the flow's correlation id
+    # (the header the outbox puts on every record) is still the Sales change's message_id.
+    return outgoing.id in (value.get("caused_by"), record.headers.get("correlation_id"))
 
 
 Answer = Callable[[Outgoing, Record], None]

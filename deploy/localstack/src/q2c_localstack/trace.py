@@ -176,6 +176,8 @@ def timeline(records: Iterable[Record], number: str, *, only: bool = False) -> l
     for i in items:
         key_root = (i.record.key or "").split("/")[0]
         value = i.value
+        if only and i.names and not i.names & numbers:
+            continue  # another document, in this one's flow (the quotation an order links to)
         if (i.names & numbers or key_root in numbers and not COMMANDS.fullmatch(i.record.topic)
                 or (CHANGES.fullmatch(i.record.topic) and i.record.key in primary)
                 or i.ids & roots or _correlation(i) in roots
