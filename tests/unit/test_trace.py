@@ -174,6 +174,8 @@ def test_records_that_are_not_json_objects_are_skipped() -> None:
     ("scm.quote.events", {"type": "quote.sent", "version": 2}, "SCM event quote.sent v2"),
     ("ownership.decisions", {"type": "ownership.decided", "payload": {"decision": "approved"}},
      "ownership.decided approved"),
+    ("ownership.requests", {"type": "ownership.decide", "payload": {"action": "send", "issuer": {"system": "scm"}}},
+     "ownership.decide send scm"),
 ])
 def test_what_each_step_says(topic: str, value: dict[str, Any], text: str) -> None:
     assert describe(topic, value) == text

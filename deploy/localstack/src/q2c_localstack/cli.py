@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -239,7 +240,7 @@ def admin_errors(as_json: JsonOption = False) -> None:
             print(json.dumps(row))
         return
     _table("open errors", ["id", "map", "kind", "attempts", "created", "reason"],
-           [[r["id"], r["map"], r["kind"], r["attempts"], r["created_at"][:19], r["reason"]] for r in rows])
+           [[r["id"], r["map"], r["kind"], r["attempts"], r["created_at"][:19], escape(r["reason"])] for r in rows])
 
 
 @admin_app.command("retry")
@@ -346,7 +347,8 @@ def publish(topic: Annotated[str, typer.Argument(help="an input topic: dataverse
                        f"target {value.get('target')}" if record.topic == "scm.command.results" else
                        f"{value.get('code')}: {value.get('text')}" if record.topic == "dataverse.notifications"
                        else f"{value.get('operation')} {json.dumps(value.get('alternate_key'))}")
-            console.print(f"line {o.line} [bold]{o.id}[/] <- [cyan]{record.topic}[/] key {record.key}: {summary}")
+            console.print(f"line {o.line} [bold]{escape(o.id)}[/] <- [cyan]{record.topic}[/] "
+                          f"key {escape(str(record.key))}: {escape(summary)}")
         else:
             print(json.dumps({"line": o.line, "id": o.id, "topic": record.topic, "key": record.key,
                               "correlation_id": record.headers.get("correlation_id"), "value": record.value}),
@@ -398,8 +400,8 @@ def trace(number: Annotated[str, typer.Argument(help="a quotation, order or invo
         return
     _table(f"{number}: {len(steps)} records", ["time", "topic", "document", "what", "correlation", "Sales",
                                                 "SCM", "processing"],
-           [[s.time[11:23], s.topic, s.document, s.what, (s.correlation_id or "")[:8], s.sales, s.scm,
-             s.processing] for s in steps])
+           [[s.time[11:23], s.topic, escape(s.document), escape(s.what), escape((s.correlation_id or "")[:8]),
+             s.sales, s.scm, escape(s.processing)] for s in steps])
 
 
 # --- entry points ---------------------------------------------------------------------------------

@@ -261,8 +261,10 @@ def describe(topic: str, value: dict[str, Any]) -> str:
         return f"processor {value.get('type')} {value.get('state')}" + (
             f": {value['error']}" if value.get("error") else "")
     payload = value.get("payload") if isinstance(value.get("payload"), dict) else {}
-    detail = " ".join(str(payload[k]) for k in ("type", "decision", "outcome", "approved", "code")
-                      if payload.get(k) is not None)
+    issuer = payload.get("issuer") if isinstance(payload.get("issuer"), dict) else {}
+    detail = " ".join(str(v) for v in (payload.get("type"), payload.get("action"), issuer.get("system"),
+                                       payload.get("decision"), payload.get("outcome"), payload.get("code"))
+                      if v is not None)
     return f"{value.get('type')} {detail}".rstrip()
 
 
