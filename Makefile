@@ -23,16 +23,16 @@ setup: $(UV)
 		npm ci --prefix deploy/compose --no-audit --no-fund --silent; fi
 
 up: setup
-	$(RUN) python -m q2c_localstack up
+	$(RUN) q2c up
 
 down:
-	@if [ -x $(UV) ] && [ -d .venv ]; then $(RUN) python -m q2c_localstack down; else echo "nothing to stop"; fi
+	@if [ -x $(UV) ] && [ -d .venv ]; then $(RUN) q2c down; else echo "nothing to stop"; fi
 
 status: setup
-	$(RUN) python -m q2c_localstack status
+	$(RUN) q2c status
 
 demo: up
-	$(RUN) python -m q2c_localstack demo
+	$(RUN) q2c demo
 
 # The reference AsyncAPI parser for the contract tests, pinned by its package-lock.json.
 ASYNCAPI_TOOL := contracts/asyncapi
@@ -57,8 +57,8 @@ contract: setup $(ASYNCAPI_TOOL)/node_modules/.package-lock.json
 
 contract-release: setup
 	@test -n "$(VERSION)" || { echo "usage: make contract-release VERSION=v3"; exit 2; }
-	$(RUN) python -m q2c_localstack asyncapi > docs/asyncapi.json
-	$(RUN) python -m q2c_localstack contract release $(VERSION)
+	$(RUN) q2c asyncapi > docs/asyncapi.json
+	$(RUN) q2c contract release $(VERSION)
 
 # Hostile input (issue 12): the Hypothesis fuzz tests with a large budget (make test runs a
 # small, derandomized one). FUZZ_EXAMPLES=N per test; the e2e run through the real stack sends
@@ -67,20 +67,21 @@ fuzz: setup
 	Q2C_FUZZ=1 Q2C_FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} Q2C_FUZZ_STACK_MESSAGES=$${FUZZ_STACK_MESSAGES:-600} \
 		$(RUN) pytest -q tests/unit/fuzz tests/e2e/test_fuzz_stack.py --hypothesis-show-statistics
 
-# The dual-write admin: make admin ARGS="maps" (pause MAP, resume MAP, errors, retry --all, initial-sync)
+# Thin aliases of the q2c command (docs/operations.md): make admin ARGS="maps" is `q2c admin maps`
+# (pause MAP, resume MAP, errors, retry --all, initial-sync)
 admin: setup
-	$(RUN) python -m q2c_localstack admin $(ARGS)
+	$(RUN) q2c admin $(ARGS)
 
 # The message processor's messages: make processor ARGS="messages" (cancel ID, requeue ID)
 processor: setup
-	$(RUN) python -m q2c_localstack processor $(ARGS)
+	$(RUN) q2c processor $(ARGS)
 
 # One service's outbox: make outbox ARGS="quote parked" (retry ID, retry --all)
 outbox: setup
-	$(RUN) python -m q2c_localstack outbox $(ARGS)
+	$(RUN) q2c outbox $(ARGS)
 
 bench: up
-	$(RUN) python -m q2c_localstack bench
+	$(RUN) q2c bench
 
 lint: setup
 	$(RUN) ruff check .

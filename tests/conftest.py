@@ -1,20 +1,22 @@
 """The real stack for integration and end-to-end tests: a Kafka broker, a PostgreSQL server
 and every service, on their own ports with state in .q2c/test, so a stack started by
 `make up` is never disturbed. Started once per session, fresh, and stopped at the end.
-Q2C_KAFKA_BOOTSTRAP / Q2C_DATABASE_URL point the tests at external servers instead."""
+Q2C_KAFKA_BOOTSTRAP / Q2C_DATABASE_URL point the tests at external servers instead;
+Q2C_TEST_STACK=containers runs Kafka and PostgreSQL in containers (q2c_localstack.containers)."""
 
 import logging
 import os
 import shutil
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import ExitStack
 from uuid import uuid4
 
 import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from q2c_localstack import kafka_security, postgres, stack
+from q2c_localstack import containers, kafka_security, postgres, stack
 from q2c_localstack.config import REPO_ROOT, StackConfig
 from q2c_localstack.probe import TopicProbe, stack_watch
 from q2c_messaging.security import security_kwargs
@@ -35,26 +37,34 @@ def stack_config() -> StackConfig:
 
 @pytest.fixture(scope="session")
 def running_stack(stack_config: StackConfig) -> Iterator[StackConfig]:
+    """Q2C_TEST_STACK picks where Kafka and PostgreSQL run: `processes` (default, CI) or
+    `containers` (testcontainers; skipped with the reason when no Docker engine answers).
+    The services are local processes either way (docs/operations.md)."""
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     warnings.filterwarnings("ignore", module="platformdirs")
     stack.down(stack_config, say=lambda _: None)  # leftovers of an interrupted run
     shutil.rmtree(stack_config.home, ignore_errors=True)
-    stack.up(stack_config)
-    # The test process itself is harness and cluster admin (scratch topics, impersonating a
-    # service, rewinding a group): it logs in as the broker principal, every Kafka client of
-    # ours picks that up from the environment. The services log in as themselves; the
-    # security tests and the black-box clients name the outside parties' principals.
-    admin = kafka_security.admin_credentials(stack_config)
-    saved = {k: os.environ.get(k) for k in (admin.env() if admin else {})}
-    if admin and not stack_config.external_kafka:
-        os.environ.update(admin.env())
-    yield stack_config
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    stack.down(stack_config)
+    with ExitStack() as servers:
+        try:
+            config = servers.enter_context(containers.stack_servers(stack_config, os.environ))
+        except containers.Unavailable as exc:
+            pytest.skip(str(exc))
+        stack.up(config)
+        # The test process itself is harness and cluster admin (scratch topics, impersonating a
+        # service, rewinding a group): it logs in as the broker principal, every Kafka client of
+        # ours picks that up from the environment. The services log in as themselves; the
+        # security tests and the black-box clients name the outside parties' principals.
+        admin = kafka_security.admin_credentials(config)
+        saved = {k: os.environ.get(k) for k in (admin.env() if admin else {})}
+        if admin and not config.external_kafka:
+            os.environ.update(admin.env())
+        yield config
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        stack.down(config)
 
 
 @pytest.fixture(scope="session")

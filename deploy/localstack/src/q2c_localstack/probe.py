@@ -132,6 +132,8 @@ class TopicProbe:
         self._producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all",
                                           enable_idempotence=True, **self._security)
         await self._producer.start()
+        if not self._topics:  # a publisher only (q2c publish without --wait)
+            return self
         self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
                                           **self._security)
         await self._consumer.start()
@@ -245,6 +247,11 @@ class TopicProbe:
                     await asyncio.wait_for(self._arrived.wait(), remaining)
                 except TimeoutError:
                     pass
+
+    async def wait_past(self, seen: int, *, timeout: float) -> None:
+        """Wait until more than `seen` records have arrived, on any topic; TimeoutError otherwise."""
+        async with self._arrived:
+            await asyncio.wait_for(self._arrived.wait_for(lambda: len(self.records) > seen), timeout)
 
     async def consumed(self, group: str, record: Record | RecordMetadata, *, timeout: float = 30.0) -> None:
         """Wait until consumer group `group` has committed an offset past `record` (read or

@@ -10,11 +10,17 @@
                        dependency order (orders, order lines, quotations, quotation lines,
                        invoices, invoice lines, then feature states)
 
+--json prints maps and errors as one JSON object per line; --progress jsonl reports the initial
+sync's progress as JSON lines (`q2c admin initial-sync` draws its progress bar from them).
+
 Writes go to the adapter's outbox; the running adapter publishes them."""
 
 import argparse
 import asyncio
+import json
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -41,11 +47,54 @@ def _bar(done: int, total: int, width: int = 30) -> str:
     return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
 
 
-async def maps(pool: asyncpg.Pool, engine: Engine) -> None:
+class Throttle:
+    """Whether a progress report is due: the first and the last row always, in between at most
+    one per `min_rows` rows and `min_seconds` seconds. Redrawing per row would cost more than a
+    row's write on a large sync, and a terminal cannot show it anyway."""
+
+    def __init__(self, total: int, *, min_rows: int = 1, min_seconds: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.total, self.min_rows, self.min_seconds, self.clock = total, max(1, min_rows), min_seconds, clock
+        self._rows: int | None = None
+        self._at = 0.0
+
+    def due(self, done: int) -> bool:
+        now = self.clock()
+        if (self._rows is None or done >= self.total
+                or (done - self._rows >= self.min_rows and now - self._at >= self.min_seconds)):
+            self._rows, self._at = done, now
+            return True
+        return False
+
+
+def _progress(mode: str, total: int) -> Callable[[int], None]:
+    """How the initial sync reports `done` rows: a text bar rewritten in place (at most once per
+    1 % of the rows), or JSON lines for `q2c` (at most ten a second; it draws the bar)."""
+    if mode == "jsonl":
+        throttle = Throttle(total, min_seconds=0.1)
+
+        def report(done: int) -> None:
+            if throttle.due(done):
+                print(json.dumps({"progress": done, "total": total}), flush=True)
+        return report
+    throttle = Throttle(total, min_rows=total // 100)
+
+    def draw(done: int) -> None:
+        if throttle.due(done):
+            print(f"\rinitial sync {_bar(done, total)}", end="", flush=True)
+    return draw
+
+
+async def maps(pool: asyncpg.Pool, engine: Engine, as_json: bool = False) -> None:
     async with pool.acquire() as conn:
         states = await engine.states(conn)
         queued = await repo.queued_counts(conn)
         errors = await repo.open_error_counts(conn)
+    if as_json:
+        for name, tmap in engine.sync.maps.items():
+            print(json.dumps({"map": name, "state": states.get(name, RUNNING), "queued": queued.get(name, 0),
+                              "errors": errors.get(name, 0), "title": tmap.title}))
+        return
     print(f"{'map':<18} {'state':<12} {'queued':>7} {'errors':>7}  title")
     for name, tmap in engine.sync.maps.items():
         print(f"{name:<18} {states.get(name, RUNNING):<12} {queued.get(name, 0):>7} {errors.get(name, 0):>7}  "
@@ -61,9 +110,13 @@ async def set_state(pool: asyncpg.Pool, engine: Engine, name: str, state: str) -
     print(f"{name}: {state}")
 
 
-async def errors(pool: asyncpg.Pool) -> None:
+async def errors(pool: asyncpg.Pool, as_json: bool = False) -> None:
     async with pool.acquire() as conn:
         rows = await repo.open_errors(conn)
+    if as_json:
+        for r in rows:
+            print(json.dumps({**dict(r), "created_at": r["created_at"].isoformat()}))
+        return
     if not rows:
         print("no open errors")
     for r in rows:
@@ -84,7 +137,7 @@ async def retry(pool: asyncpg.Pool, engine: Engine, ids: list[int]) -> int:
     return failed
 
 
-async def initial_sync(pool: asyncpg.Pool, engine: Engine) -> None:
+async def initial_sync(pool: asyncpg.Pool, engine: Engine, progress: str = "bar") -> None:
     """A full push, SCM as master, map by map in the maps' `initial_sync` order
     (DUALWRITE-REFERENCE §4.8): every current document's rows of that map."""
     sync = engine.sync
@@ -92,6 +145,7 @@ async def initial_sync(pool: asyncpg.Pool, engine: Engine) -> None:
         documents = {topic: await repo.scm_documents(conn, topic) for topic in sync.by_events}
     total = sum(len(documents[m.scm.events]) for m in sync.maps.values())
     done, written = 0, dict.fromkeys(sync.maps, 0)
+    report = _progress(progress, total)
     for tmap in sync.maps.values():
         for row in documents[tmap.scm.events]:
             async with pool.acquire() as conn, conn.transaction():
@@ -99,9 +153,12 @@ async def initial_sync(pool: asyncpg.Pool, engine: Engine) -> None:
                 written[tmap.name] += await sync.initial_sync_document(
                     conn, _outbox(conn, "initial-sync"), tmap, document, await repo.features(conn))
             done += 1
-            print(f"\rinitial sync {_bar(done, total)}", end="", flush=True)
+            report(done)
     counts = ", ".join(f"{name} {count}" for name, count in written.items())
-    print(f"\rinitial sync {_bar(done, total)}: rows written per map: {counts}")
+    if progress == "jsonl":
+        print(json.dumps({"progress": done, "total": total, "written": written}))
+    else:
+        print(f"\rinitial sync {_bar(done, total)}: rows written per map: {counts}")
 
 
 async def main(argv: list[str]) -> int:
@@ -111,25 +168,28 @@ async def main(argv: list[str]) -> int:
                                             "initial-sync"])
     parser.add_argument("args", nargs="*")
     parser.add_argument("--all", action="store_true", help="retry every open error")
+    parser.add_argument("--json", action="store_true", help="maps, errors: one JSON object per line")
+    parser.add_argument("--progress", choices=["bar", "jsonl"], default="bar",
+                        help="initial-sync: a text bar, or JSON lines of progress")
     options = parser.parse_args(argv)
     engine = Engine(Sync(load_maps()))
     pool = await create_pool(RuntimeSettings().db_url, min_size=1, max_size=2)
     try:
         if options.command == "maps":
-            await maps(pool, engine)
+            await maps(pool, engine, options.json)
         elif options.command in ("pause", "resume", "stop", "run"):
             if len(options.args) != 1:
                 parser.error(f"{options.command} needs one map name: {', '.join(engine.sync.maps)}")
             state = {"pause": PAUSED, "resume": RESUMING, "stop": NOT_RUNNING, "run": RUNNING}[options.command]
             await set_state(pool, engine, options.args[0], state)
         elif options.command == "errors":
-            await errors(pool)
+            await errors(pool, options.json)
         elif options.command == "retry":
             if not options.all and not options.args:
                 parser.error("retry needs error ids or --all")
             return 1 if await retry(pool, engine, [] if options.all else [int(a) for a in options.args]) else 0
         else:
-            await initial_sync(pool, engine)
+            await initial_sync(pool, engine, options.progress)
     except ValueError as exc:
         print(f"dual-write admin: {exc}", file=sys.stderr)
         return 2
