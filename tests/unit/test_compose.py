@@ -78,7 +78,8 @@ def test_service_is_configured_as_the_local_stack_configures_it(
     port = compose_config.http_port(spec)
     assert service["ports"] == [f"127.0.0.1:{port}:{port}"]
     check = service["healthcheck"]["test"]
-    assert check[0] == "CMD" and f"http://127.0.0.1:{port}/health" in " ".join(check)
+    # readiness (docs/observability.md): database, Kafka, migrations, consumers and relay
+    assert check[0] == "CMD" and f"'http://127.0.0.1:{port}/health/ready'" in " ".join(check)
     assert service["depends_on"] == {"provision": {"condition": "service_completed_successfully"}}
     assert service["build"] == "." and service["image"] == compose["services"]["provision"]["image"]
 

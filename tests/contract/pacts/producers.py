@@ -58,7 +58,7 @@ class CapturingConnection:
     async def execute(self, sql: str, *args: Any) -> None:
         """Outbox rows are kept; the service's own bookkeeping (logs, pending posts) is not needed."""
         if "INSERT INTO outbox" in sql:
-            topic, key, value, headers = args
+            topic, key, value, headers, *_trace_context = args  # traceparent, tracestate: not the contract's
             self.records.append(Record(topic, key, json.loads(value), headers))
 
     async def executemany(self, sql: str, args: Any) -> None:

@@ -7,13 +7,16 @@ import logging
 import subprocess
 import sys
 import warnings
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from q2c_messaging.security import KafkaCredentials
 
 from . import stack
 from .config import StackConfig, StackError
@@ -356,7 +359,7 @@ def publish(topic: Annotated[str, typer.Argument(help="an input topic: dataverse
 
     bootstrap = bootstrap or _config().kafka_bootstrap
     unanswered = run_send(bootstrap, outgoing, answer_topics(catalog, outgoing), wait=wait, timeout=timeout,
-                          on_answer=on_answer)
+                          on_answer=on_answer, login=_operator_login())
     say = console.print if pretty else (lambda text: print(text, file=sys.stderr))
     say(f"sent {len(outgoing)} message(s) to {topic}: " + ", ".join(f"line {o.line} key {o.key}"
                                                                    for o in outgoing[:5])
@@ -368,6 +371,16 @@ def publish(topic: Annotated[str, typer.Argument(help="an input topic: dataverse
             print(f"q2c publish: line {o.line} ({o.id}): no answer within {timeout:g}s; {why}"
                   f"is the stack up (q2c status)?", file=sys.stderr)
         raise typer.Exit(3)
+
+
+def _operator_login() -> "KafkaCredentials | None":
+    """The q2c tools log in as the environment says (Q2C_KAFKA_USERNAME, …), else as the local
+    stack's `operator` (reads every topic, writes the external input topics: docs/security.md)."""
+    from q2c_messaging.security import KafkaCredentials
+
+    from . import kafka_security
+
+    return KafkaCredentials.from_env() or kafka_security.credentials(_config(), "operator")
 
 
 @app.command()
@@ -388,7 +401,7 @@ def trace(number: Annotated[str, typer.Argument(help="a quotation, order or invo
 
     catalog = load_catalog(_config().topic_catalog)
     topics = sorted(s.name for s in catalog if not s.dead_letter)
-    records = asyncio.run(read_topics(bootstrap or _config().kafka_bootstrap, topics))
+    records = asyncio.run(read_topics(bootstrap or _config().kafka_bootstrap, topics, _operator_login()))
     try:
         steps = timeline(records, number, only=only)
     except NotFound as exc:

@@ -21,6 +21,7 @@ from q2c_contracts.dataverse import DATAVERSE_NOTIFICATIONS, DataverseChange
 from q2c_contracts.scm import ScmCommand
 from q2c_contracts.topics import SCM_COMMAND_RESULTS
 from q2c_messaging.catalog import TopicCatalog
+from q2c_messaging.security import KafkaCredentials
 
 from .probe import Record, TopicProbe
 
@@ -246,12 +247,12 @@ Answer = Callable[[Outgoing, Record], None]
 
 
 async def send(bootstrap: str, outgoing: list[Outgoing], answer_topics: list[str], *, wait: bool,
-               timeout: float, on_answer: Answer) -> list[Outgoing]:
+               timeout: float, on_answer: Answer, login: KafkaCredentials | None = None) -> list[Outgoing]:
     """Publish every record in order; with `wait`, report each answer as it arrives until
     every record has one or `timeout` passes. Returns the records nothing answered."""
     # The probe reads the answer topics from their current end, set before anything is sent,
     # so an answer cannot slip in between.
-    async with TopicProbe(bootstrap, answer_topics if wait else []) as probe:
+    async with TopicProbe(bootstrap, answer_topics if wait else [], credentials=login) as probe:
         await probe.publish_many([(o.topic, o.key, o.value) for o in outgoing])
         if not wait:
             return []
@@ -275,5 +276,6 @@ async def send(bootstrap: str, outgoing: list[Outgoing], answer_topics: list[str
 
 
 def run_send(bootstrap: str, outgoing: list[Outgoing], topics: list[str], *, wait: bool, timeout: float,
-             on_answer: Answer) -> list[Outgoing]:
-    return asyncio.run(send(bootstrap, outgoing, topics, wait=wait, timeout=timeout, on_answer=on_answer))
+             on_answer: Answer, login: KafkaCredentials | None = None) -> list[Outgoing]:
+    return asyncio.run(send(bootstrap, outgoing, topics, wait=wait, timeout=timeout, on_answer=on_answer,
+                            login=login))

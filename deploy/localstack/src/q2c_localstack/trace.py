@@ -11,6 +11,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from q2c_messaging.security import KafkaCredentials, security_kwargs
+
 from .probe import Record
 
 CHANGES = re.compile(r"dataverse\.(?P<table>\w+)\.changes")
@@ -268,9 +270,10 @@ def describe(topic: str, value: dict[str, Any]) -> str:
     return f"{value.get('type')} {detail}".rstrip()
 
 
-async def read_topics(bootstrap: str, topics: list[str]) -> list[Record]:
+async def read_topics(bootstrap: str, topics: list[str], login: KafkaCredentials | None = None) -> list[Record]:
     """Every record of `topics` from the beginning up to the end offsets of this moment."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                **security_kwargs(login))
     await consumer.start()
     try:
         partitions = []

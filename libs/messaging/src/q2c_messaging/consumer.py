@@ -14,11 +14,13 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 from aiokafka.errors import KafkaError
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 
 from q2c_contracts.codec import NotAJsonObject, decode_object
 from q2c_contracts.envelope import Envelope
-from q2c_observability import bind_message_context, get_logger, metrics
+from q2c_observability import bind_message_context, get_logger, metrics, tracing
 from q2c_persistence import Connection
 
 from . import dead_letters as dl
@@ -29,6 +31,9 @@ from .dead_letters import DeadLetters, SourceRecord
 from .outbox import Outbox
 
 log = get_logger(__name__)
+
+# The handling transaction's span (inbox claim, handler, outbox rows, commit).
+_DB_ATTRIBUTES = {"db.system.name": "postgresql", "db.operation.name": "transaction"}
 
 M = TypeVar("M")
 
@@ -137,7 +142,13 @@ class MessageProcessor(Generic[M]):
         transient failures, which must not commit the offset."""
         started = time.perf_counter()
         try:
-            outcome = await self._process(source)
+            # The record's trace continues here (docs/observability.md): a CONSUMER span whose
+            # context the handling's transaction and outbox rows inherit.
+            with tracing.consuming(source.headers, f"process {source.topic}",
+                                   self._span_attributes(source) if tracing.enabled() else None) as trace_id:
+                outcome = await self._process(source, trace_id)
+                if tracing.enabled():
+                    trace.get_current_span().set_attribute("q2c.outcome", outcome)
         except BaseException:
             metrics.MESSAGES.labels(self.service, source.topic, "retried").inc()
             raise
@@ -145,9 +156,19 @@ class MessageProcessor(Generic[M]):
         metrics.HANDLER_SECONDS.labels(self.service, source.topic).observe(time.perf_counter() - started)
         return outcome
 
-    async def _process(self, source: SourceRecord) -> str:
+    def _span_attributes(self, source: SourceRecord) -> dict[str, str | int]:
+        attributes: dict[str, str | int] = {
+            "messaging.system": "kafka", "messaging.operation.type": "process",
+            "messaging.destination.name": source.topic, "messaging.destination.partition.id": str(source.partition),
+            "messaging.kafka.offset": source.offset, "messaging.consumer.group.name": self.service,
+        }
+        if source.key is not None:
+            attributes["messaging.kafka.message.key"] = source.key.decode("utf-8", "replace")
+        return attributes
+
+    async def _process(self, source: SourceRecord, trace_id: str | None = None) -> str:
         bind_message_context(topic=source.topic, partition=source.partition, offset=source.offset,
-                             key=source.key.decode("utf-8", "replace") if source.key else None)
+                             key=source.key.decode("utf-8", "replace") if source.key else None, trace_id=trace_id)
         position = inbox.position_key(source.topic, source.partition, source.offset)
         try:
             message = self.route.parse(decode_object(source.value))
@@ -164,7 +185,10 @@ class MessageProcessor(Generic[M]):
         correlation_id = (self.route.correlation_id(message) or source.headers.get(h.CORRELATION_ID)
                           or message_id)
         bind_message_context(message_id=message_id, correlation_id=correlation_id,
-                             causation_id=source.headers.get(h.CAUSATION_ID))
+                             causation_id=source.headers.get(h.CAUSATION_ID), trace_id=trace_id)
+        if tracing.enabled():
+            trace.get_current_span().set_attributes({"messaging.message.id": message_id,
+                                                     "q2c.correlation_id": correlation_id})
         for attempt in range(1, self.attempts + 1):
             try:
                 return await self._handle_once(message, message_id, correlation_id, source)
@@ -194,6 +218,10 @@ class MessageProcessor(Generic[M]):
     async def _handle_once(
         self, message: M, message_id: str, correlation_id: str, source: SourceRecord
     ) -> str:
+        with tracing.span("db.transaction", SpanKind.CLIENT, _DB_ATTRIBUTES):
+            return await self._transaction(message, message_id, correlation_id, source)
+
+    async def _transaction(self, message: M, message_id: str, correlation_id: str, source: SourceRecord) -> str:
         async with self.pool.acquire() as conn, conn.transaction():
             if not await inbox.claim(conn, self.service, message_id):
                 log.info("message.duplicate")

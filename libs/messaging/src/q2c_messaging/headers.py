@@ -8,6 +8,10 @@ TYPE = "type"
 CORRELATION_ID = "correlation_id"
 CAUSATION_ID = "causation_id"
 PRODUCER = "producer"
+# W3C Trace Context (docs/observability.md): what the outbox row kept, published by the relay;
+# read from any record, an outside party's included. Never put on a dead letter.
+TRACEPARENT = "traceparent"
+TRACESTATE = "tracestate"
 
 # Dead-letter headers, exactly as CONTRACT.md §0 names them.
 ERROR_CODE = "error.code"

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from q2c_contracts.codec import encode
 from q2c_contracts.envelope import Envelope, SourceSystem
-from q2c_observability import get_logger, metrics
+from q2c_observability import get_logger, metrics, tracing
 from q2c_persistence import Connection
 
 from . import headers as h
@@ -42,7 +42,7 @@ REFUSALS: tuple[type[Exception], ...] = (
 _SEQUENCE_BROKEN = kafka_errors.OutOfOrderSequenceNumber
 # Rows waiting to go out: not parked, and not behind a parked row of their topic and key.
 _NEXT_ROWS = """
-SELECT id, topic, key, value, headers, attempts FROM outbox o
+SELECT id, topic, key, value, headers, traceparent, tracestate, attempts FROM outbox o
 WHERE parked_at IS NULL
   AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.parked_at IS NOT NULL AND p.topic = o.topic AND p.key = o.key)
 ORDER BY id LIMIT $1
@@ -95,9 +95,13 @@ class Outbox:
             h.CAUSATION_ID: self.causation_id,
             **(extra_headers or {}),
         }
+        # The trace context travels in columns of its own (messaging migration 0003): the relay
+        # adds it as the record's traceparent/tracestate headers.
+        trace_context = tracing.outgoing(topic)
         await self.conn.execute(
-            "INSERT INTO outbox (topic, key, value, headers) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO outbox (topic, key, value, headers, traceparent, tracestate) VALUES ($1, $2, $3, $4, $5, $6)",
             topic, key, value, {k: v for k, v in record_headers.items() if v is not None},
+            trace_context.get(tracing.TRACEPARENT), trace_context.get(tracing.TRACESTATE),
         )
 
 
@@ -162,6 +166,10 @@ class OutboxRelay:
         self.published = 0
         self.parked = 0
         self._service = service
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done() and not self._stopping
 
     async def start(self) -> None:
         await self._ready_producer()
@@ -260,7 +268,8 @@ class OutboxRelay:
     async def _send(self, producer: AIOKafkaProducer, row: asyncpg.Record) -> "asyncio.Future[object]":
         """Queue the record; the future resolves when the broker has it (or refused it)."""
         future: asyncio.Future[object] = await producer.send(
-            row["topic"], value=row["value"], key=row["key"].encode("utf-8"), headers=h.to_kafka(row["headers"]),
+            row["topic"], value=row["value"], key=row["key"].encode("utf-8"),
+            headers=h.to_kafka({**row["headers"], h.TRACEPARENT: row["traceparent"], h.TRACESTATE: row["tracestate"]}),
         )
         return future
 

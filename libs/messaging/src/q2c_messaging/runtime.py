@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from q2c_observability import configure_logging, get_logger, metrics
+from q2c_observability import configure_logging, get_logger, metrics, tracing
 from q2c_observability.http import HealthServer
 from q2c_persistence import Connection, MigrationSet, apply_migrations, create_pool, load_migrations
 
@@ -24,6 +24,7 @@ from . import headers
 from .catalog import TopicCatalog, load_catalog
 from .consumer import TRANSIENT_ERRORS, MessageProcessor, Route
 from .dead_letters import DeadLetters, SourceRecord
+from .lag import GroupLag
 from .outbox import Outbox, OutboxRelay, outbox_counts
 from .producer import make_producer
 from .settings import RuntimeSettings
@@ -72,6 +73,7 @@ class ServiceRuntime:
         # aiokafka objects need a running loop: they are made in _start.
         self._producer: AIOKafkaProducer | None = None
         self._relay: OutboxRelay | None = None
+        self._migrated = False
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -127,8 +129,10 @@ class ServiceRuntime:
         return hook
 
     async def _start(self) -> None:
+        tracing.configure_tracing(self.service)
         self._pool = await create_pool(self.settings.db_url, max_size=self.settings.pool_max_size)
         await apply_migrations(self._pool, *self.migrations)
+        self._migrated = True
         # Dead letters and the health check; the relay has its own (it renews it after a refusal).
         self._producer = make_producer(self.settings.kafka_bootstrap, f"{self.service}-producer",
                                        self.settings.kafka_credentials)
@@ -151,9 +155,11 @@ class ServiceRuntime:
         for hook in self._startup_hooks:
             await hook(self._pool)
         self._tasks = [asyncio.create_task(task()) for task in [*self._background, self._watch_outbox]]
+        if self.settings.lag_interval > 0:
+            self._tasks.append(asyncio.create_task(self.group_lag().run(self.settings.lag_interval)))
         if self.settings.http_port:
             self._http = HealthServer(self.settings.http_port, self._health, host=self.settings.http_host,
-                                      refresh=self._count_outbox)
+                                      refresh=self._count_outbox, ready=self._readiness)
             await self._http.start()
 
     async def _ready(self) -> None:
@@ -187,6 +193,21 @@ class ServiceRuntime:
         metrics.OUTBOX_LAG.labels(self.service).set(lag)
         metrics.OUTBOX_PARKED_ROWS.labels(self.service).set(parked)
 
+    async def _readiness(self) -> dict[str, bool]:
+        """Able to do its work: database and Kafka reachable, migrations applied, every
+        subscriber consuming, the outbox relay running."""
+        checks = await self._health()
+        checks["migrations"] = self._migrated
+        checks["consumers"] = bool(self.broker.running) and all(sub.running for sub in self.broker.subscribers)
+        checks["relay"] = self._relay is not None and self._relay.running
+        return checks
+
+    def group_lag(self) -> GroupLag:
+        """The lag of this service's consumer group on every partition it consumes."""
+        partitions = [TopicPartition(route.topic, p) for route in self._routes
+                      for p in range(self.catalog[route.topic].partitions)]
+        return GroupLag(self.settings.kafka_bootstrap, self.service, partitions)
+
     async def _watch_outbox(self) -> None:
         while True:
             try:
@@ -207,6 +228,8 @@ class ServiceRuntime:
             await self._producer.stop()
         if self._pool:
             await self._pool.close()
+        self._migrated = False
+        tracing.shutdown_tracing()  # the spans still buffered go out
         log.info("service.stopped")
 
     def run(self) -> None:

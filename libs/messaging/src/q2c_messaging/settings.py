@@ -26,7 +26,9 @@ class RuntimeSettings(BaseSettings):
     relay_max_attempts: int = 5
     pool_max_size: int = 10
     handler_attempts: int = 3
-    # /health and /metrics; 0 = no HTTP endpoint
+    # Seconds between two measures of the consumer group's lag (q2c_consumer_group_lag); 0 = off
+    lag_interval: float = 10.0
+    # /health, /health/live, /health/ready and /metrics; 0 = no HTTP endpoint
     http_port: int = 0
     # the address it binds: loopback by default, 0.0.0.0 in a container
     http_host: str = "127.0.0.1"

@@ -1,6 +1,8 @@
-"""A small HTTP endpoint per service: `GET /health` (database and Kafka reachable, 200 or
-503 with JSON) and `GET /metrics` (Prometheus text). asyncio streams: no web framework for
-two read-only routes."""
+"""A small HTTP endpoint per service (docs/observability.md): `GET /health/live` (the process's
+event loop answers), `GET /health/ready` (everything the service needs to do its work: 200 or
+503 with JSON naming each check), `GET /health` (database and Kafka reachable, as before the
+split, for existing callers) and `GET /metrics` (Prometheus text). asyncio streams: no web
+framework for a few read-only routes."""
 
 import asyncio
 import json
@@ -20,8 +22,9 @@ Refresh = Callable[[], Awaitable[None]]
 
 class HealthServer:
     def __init__(self, port: int, check: HealthCheck, host: str = "127.0.0.1",
-                 refresh: Refresh | None = None) -> None:
+                 refresh: Refresh | None = None, ready: HealthCheck | None = None) -> None:
         self.port, self.host, self.check, self.refresh = port, host, check, refresh
+        self.ready = ready or check
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -39,12 +42,15 @@ class HealthServer:
             while (await asyncio.wait_for(reader.readline(), 5)) not in (b"\r\n", b"\n", b""):
                 pass  # headers are not needed
             parts = request.decode("latin-1").split()
-            path = parts[1] if len(parts) > 1 else "/"
+            path = parts[1].split("?", 1)[0] if len(parts) > 1 else "/"
             if path == "/metrics":
                 await self._refresh()
                 status, content_type, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest()
-            elif path == "/health":
-                checks = await self._checks()
+            elif path == "/health/live":
+                # Answering at all is the proof: this runs on the loop every handler runs on.
+                status, content_type, body = "200 OK", "application/json", b'{"status": "ok"}'
+            elif path in ("/health", "/health/ready"):
+                checks = await self._checks(self.check if path == "/health" else self.ready)
                 status = "200 OK" if all(checks.values()) else "503 Service Unavailable"
                 content_type = "application/json"
                 body = json.dumps({"status": "ok" if all(checks.values()) else "failing", "checks": checks}).encode()
@@ -66,9 +72,9 @@ class HealthServer:
         except Exception as exc:  # noqa: BLE001 - the scrape still answers, with the last values
             log.warning("http.metrics_refresh_failed", error=repr(exc))
 
-    async def _checks(self) -> dict[str, bool]:
+    async def _checks(self, check: HealthCheck) -> dict[str, bool]:
         try:
-            return await asyncio.wait_for(self.check(), 5)
+            return await asyncio.wait_for(check(), 5)
         except Exception as exc:  # a check that cannot even run is a failing check
             log.warning("http.health_check_failed", error=repr(exc))
             return {"checks": False}

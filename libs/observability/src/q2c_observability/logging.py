@@ -45,7 +45,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 def bind_message_context(**ids: Any) -> None:
     """Replace the message part of the log context (service stays bound)."""
     structlog.contextvars.unbind_contextvars(
-        "message_id", "type", "correlation_id", "causation_id", "key", "topic", "partition", "offset"
+        "message_id", "type", "correlation_id", "causation_id", "key", "topic", "partition", "offset",
+        "trace_id",
     )
     structlog.contextvars.bind_contextvars(**{k: v for k, v in ids.items() if v is not None})
 

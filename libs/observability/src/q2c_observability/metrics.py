@@ -1,6 +1,6 @@
 """Prometheus metrics every service exposes on /metrics (ARCHITECTURE.md "Observability"):
 messages in by outcome, handler latency, messages published by the outbox, outbox lag, parked
-outbox rows and dead letters."""
+outbox rows, dead letters and consumer-group lag."""
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -14,3 +14,11 @@ OUTBOX_PARKED = Counter("q2c_outbox_parked_total", "Outbox rows parked after the
                         "max-attempts times (listed and retried by `outbox parked|retry`)", ["service", "topic"])
 OUTBOX_PARKED_ROWS = Gauge("q2c_outbox_parked_rows", "Outbox rows parked now", ["service"])
 DEAD_LETTERS = Counter("q2c_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "topic", "code"])
+# Consumer-group lag (q2c_messaging.lag), refreshed every Q2C_LAG_INTERVAL seconds off the hot
+# path: per topic and partition of the service's group.
+CONSUMER_LAG = Gauge("q2c_consumer_group_lag", "Records on a partition the service's consumer group has not "
+                     "committed yet (end offset minus committed offset)", ["service", "topic", "partition"])
+CONSUMER_COMMITTED = Gauge("q2c_consumer_group_committed_offset", "The group's committed offset "
+                           "(-1: nothing committed yet)", ["service", "topic", "partition"])
+CONSUMER_END = Gauge("q2c_consumer_group_end_offset", "The partition's end offset (high watermark)",
+                     ["service", "topic", "partition"])
