@@ -1,4 +1,4 @@
-"""`python -m q2c_localstack up|down|status|provision|demo|bench|admin|processor|outbox|asyncapi`."""
+"""`python -m q2c_localstack up|down|status|provision|demo|bench|soak|admin|processor|outbox|asyncapi`."""
 
 import argparse
 import logging
@@ -13,11 +13,11 @@ from .services import OUTBOX_ADMIN_MODULE, admin_command
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="q2c_localstack")
-    parser.add_argument("command", choices=["up", "down", "status", "provision", "demo", "bench", "admin",
+    parser.add_argument("command", choices=["up", "down", "status", "provision", "demo", "bench", "soak", "admin",
                                             "processor", "outbox", "asyncapi", "contract"])
     parser.add_argument("args", nargs=argparse.REMAINDER,
-                        help="for admin: the dual-write admin command; for outbox: SERVICE parked|retry ID|--all; "
-                             "for contract: check | release VERSION")
+                        help="for soak: SECONDS; for admin: the dual-write admin command; "
+                             "for outbox: SERVICE parked|retry ID|--all; for contract: check | release VERSION")
     args = parser.parse_args()
     # The broker is expected to refuse connections while it starts; say so once, not per try.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
@@ -46,6 +46,10 @@ def main() -> int:
             return admin(config, args.args, "quote")
         elif args.command == "outbox":
             return outbox(config, args.args)
+        elif args.command == "soak":
+            from .soak import run_soak
+
+            return run_soak(config, args.args)
         elif args.command == "demo":
             from .demo import run_demo
 

@@ -20,6 +20,14 @@ def _start_time(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
+def is_zombie(pid: int) -> bool:
+    """Exited (or gone), not yet reaped by its parent."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def _pidfile(run_dir: Path, name: str) -> Path:
     return run_dir / f"{name}.pid"
 
