@@ -22,6 +22,7 @@ import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -167,6 +168,9 @@ class Chaos:
     restarts: list[float] = field(default_factory=list)  # seconds from a kill to ready again
     restart_failures: list[str] = field(default_factory=list)
     _restarting: dict[str, "asyncio.Task[None]"] = field(default_factory=dict)
+    # Restarts wait on their own threads: one per process at most, so a pile of restarts
+    # waiting for the broker never holds back a kill (asyncio's default pool has only a few).
+    _threads: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=32))
 
     def victim(self) -> str | None:
         """Services mostly; the broker on the 2nd kill and PostgreSQL on the 4th (so even a
@@ -184,7 +188,7 @@ class Chaos:
     async def _restart(self, name: str) -> None:
         killed = time.monotonic()
         try:
-            await asyncio.to_thread(stack.restart, self.config, name)
+            await asyncio.get_running_loop().run_in_executor(self._threads, stack.restart, self.config, name)
             self.restarts.append(time.monotonic() - killed)
         except Exception as exc:  # noqa: BLE001 - reported with the figures
             self.restart_failures.append(f"{name}: {exc}")
@@ -204,11 +208,12 @@ class Chaos:
             if name is None:
                 continue
             at = time.monotonic() - started
-            await asyncio.to_thread(stack.kill, self.config, name)
+            await asyncio.get_running_loop().run_in_executor(self._threads, stack.kill, self.config, name)
             self.kills.append((at, name))
             say(f"  {at:6.1f}s SIGKILL {name}")
             self._restarting[name] = asyncio.create_task(self._restart(name))
         await asyncio.gather(*self._restarting.values())
+        self._threads.shutdown()
 
 
 # --- the checks ----------------------------------------------------------------------------------
@@ -525,7 +530,8 @@ def run_soak(config: StackConfig, argv: list[str]) -> int:
     seconds = float(argv[0]) if argv else SECONDS
     seed = int(os.environ["Q2C_SOAK_SEED"]) if os.environ.get("Q2C_SOAK_SEED") else None
     stack.up(config)
-    verdict = asyncio.run(soak(config, seconds, seed=seed, users=int(os.environ.get("SOAK_USERS", USERS))))
+    verdict = asyncio.run(soak(config, seconds, seed=seed, users=int(os.environ.get("SOAK_USERS", USERS)),
+                               say=lambda line: print(line, flush=True)))
     print("\n".join(verdict.lines))
     passed = "passed: nothing lost, nothing doubled, replay changed nothing"
     print(f"soak {'FAILED: ' + '; '.join(verdict.failures) if verdict.failures else passed}")
