@@ -106,9 +106,18 @@ async def initial_sync(pool: asyncpg.Pool, engine: Engine, chunk: int = INITIAL_
         rows = documents[tmap.scm.events]
         for start in range(0, len(rows), chunk):
             part: list[dict[str, Any]] = [row["document"] for row in rows[start:start + chunk]]
-            async with pool.acquire() as conn, conn.transaction():
-                written[tmap.name] += await sync.initial_sync_documents(
-                    conn, _outbox(conn, "initial-sync"), tmap, part, await repo.features(conn))
+            for attempt in range(1, 4):
+                try:
+                    async with pool.acquire() as conn, conn.transaction():
+                        count = await sync.initial_sync_documents(
+                            conn, _outbox(conn, "initial-sync"), tmap, part, await repo.features(conn))
+                    break
+                except asyncpg.exceptions.DeadlockDetectedError:
+                    # the running adapter locked some of the chunk's mirrors in another order:
+                    # PostgreSQL rolled one side back, and the chunk is run again whole
+                    if attempt == 3:
+                        raise
+            written[tmap.name] += count
             done += len(part)
             if time.monotonic() - drawn >= PROGRESS_EVERY:  # a redraw per row cost more than the row
                 drawn = time.monotonic()
