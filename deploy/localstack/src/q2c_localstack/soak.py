@@ -3,7 +3,7 @@
 For SECONDS (default 600) Sales users run quote lifecycles through the contract topics (the
 bench's client: create, 3 lines, activate, win, each step waiting for its Sales write), and a
 share of the won quotations become Sales orders that an SCM user confirms, delivers and
-invoices (CONTRACT §1.1, §4.1). Meanwhile one process of the stack is SIGKILLed at random at
+invoices (docs/contract.md §1.1, §4.1). Meanwhile one process of the stack is SIGKILLed at random at
 least every KILL_EVERY seconds (every service, now and then the broker or PostgreSQL) and
 restarted as `make up` would. Afterwards, once the stack is quiet, the checks (figures, each
 with the offenders): every lifecycle completed or was refused with its notification; one
@@ -509,8 +509,10 @@ async def soak(config: StackConfig, seconds: float = SECONDS, *, users: int = US
     kinds = Counter(name for _, name in chaos.kills)
     per_process = ", ".join(f"{n} {c}" for n, c in sorted(kinds.items()))
     longest_restart = max(chaos.restarts, default=0.0)
+    times = [0.0, *(at for at, _ in chaos.kills)]
+    longest_gap = max((b - a for a, b in zip(times, times[1:])), default=0.0)
     verdict.figure(f"kills: {len(chaos.kills)} in {seconds:.0f}s ({per_process}); longest restart "
-                   f"{longest_restart:.1f}s",
+                   f"{longest_restart:.1f}s; longest time between two kills {longest_gap:.1f}s",
                    chaos.restart_failures)
     verdict.lines.append(f"  load: {tally.completed / load_time:.2f} lifecycles/s completed under chaos "
                          f"({load_time:.0f}s until the last one started had ended)")
