@@ -510,7 +510,7 @@ async def soak(config: StackConfig, seconds: float = SECONDS, *, users: int = US
     per_process = ", ".join(f"{n} {c}" for n, c in sorted(kinds.items()))
     longest_restart = max(chaos.restarts, default=0.0)
     times = [0.0, *(at for at, _ in chaos.kills)]
-    longest_gap = max((b - a for a, b in zip(times, times[1:])), default=0.0)
+    longest_gap = max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
     verdict.figure(f"kills: {len(chaos.kills)} in {seconds:.0f}s ({per_process}); longest restart "
                    f"{longest_restart:.1f}s; longest time between two kills {longest_gap:.1f}s",
                    chaos.restart_failures)
