@@ -218,13 +218,30 @@ class Chaos:
 
 # --- the checks ----------------------------------------------------------------------------------
 
+async def _partitions(consumer: AIOKafkaConsumer, topics: Iterable[str] | None = None,
+                      timeout: float = 60.0) -> list[TopicPartition]:
+    """Every partition of `topics` (None: every topic but the broker's own). Soon after a
+    broker restart its metadata can lack a topic; reading on without it would check nothing,
+    so ask again until every topic has its partitions."""
+    deadline = time.monotonic() + timeout
+    while True:
+        await consumer._client.force_metadata_update()  # noqa: SLF001 - as TopicProbe does
+        names = list(topics) if topics is not None else [t for t in await consumer.topics()
+                                                          if not t.startswith("__")]
+        missing = [t for t in names if not consumer.partitions_for_topic(t)]
+        if names and not missing:
+            return [TopicPartition(t, p) for t in names for p in sorted(consumer.partitions_for_topic(t) or ())]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no partitions known for {missing or 'any topic'} after {timeout:.0f}s")
+        await asyncio.sleep(0.5)
+
+
 async def _read_all(bootstrap: str, topics: Iterable[str]) -> list[Record]:
     """Every record of `topics`, from the beginning up to their end offsets now."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, max_poll_records=5000)
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()  # noqa: SLF001 - as TopicProbe does
-        partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        partitions = await _partitions(consumer, list(topics))
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         await consumer.seek_to_beginning(*partitions)
@@ -247,10 +264,7 @@ async def _topics(bootstrap: str) -> dict[TopicPartition, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()  # noqa: SLF001
-        partitions = [TopicPartition(t, p) for t in await consumer.topics() if not t.startswith("__")
-                      for p in consumer.partitions_for_topic(t) or ()]
-        return dict(await consumer.end_offsets(partitions))
+        return dict(await consumer.end_offsets(await _partitions(consumer)))
     finally:
         await consumer.stop()
 
