@@ -9,7 +9,7 @@ Q2C_CACHE ?= $(HOME)/.cache/q2c
 UV := $(Q2C_CACHE)/uv-$(UV_VERSION)/bin/uv
 RUN := $(UV) run --frozen --no-progress
 
-.PHONY: setup up down status demo test test-unit fuzz bench lint clean-state admin processor outbox contract contract-release
+.PHONY: setup up down status demo test test-unit fuzz bench soak lint clean-state admin processor outbox contract contract-release
 
 # uv, pinned, in a cache outside the repository; it installs the locked environment.
 $(UV):
@@ -80,8 +80,14 @@ processor: setup
 outbox: setup
 	$(RUN) q2c outbox $(ARGS)
 
+# make bench LONG=1 [LIFECYCLES=N]: only the long memory run (docs/performance.md)
 bench: up
-	$(RUN) q2c bench
+	LONG=$(LONG) LIFECYCLES=$(LIFECYCLES) $(RUN) q2c bench
+
+# The chaos soak (issue 8, docs/performance.md): lifecycle load while a process of the stack is
+# SIGKILLed at least every 12 s, then the loss/duplicate/replay checks; SECONDS=N (default 600).
+soak: up
+	$(RUN) q2c soak $(or $(SECONDS),600)
 
 lint: setup
 	$(RUN) ruff check .

@@ -26,13 +26,15 @@ TEST_HOME = REPO_ROOT / ".q2c" / "test"
 # port stays below Linux's ephemeral range (32768 and up), where an outgoing connection of
 # any process may hold it just when a server wants to bind it.
 PORT_OFFSET = int(os.environ.get("Q2C_TEST_PORT_OFFSET", "0"))
+# The services' HTTP ports: 28100 + offset while that stays below 32768, else 14100 + offset.
+HTTP_BASE_PORT = 28100 + PORT_OFFSET if 28100 + PORT_OFFSET + 100 < 32768 else 14100 + PORT_OFFSET
 
 
 @pytest.fixture(scope="session")
 def stack_config() -> StackConfig:
     return StackConfig.from_env(home=TEST_HOME, kafka_port=19092 + PORT_OFFSET,
                                 controller_port=19093 + PORT_OFFSET, pg_port=25433 + PORT_OFFSET,
-                                http_base_port=28100 + PORT_OFFSET)
+                                http_base_port=HTTP_BASE_PORT)
 
 
 @pytest.fixture(scope="session")

@@ -12,12 +12,19 @@
    that answers it; lifecycles/s and p50/p99 per step. In the same run, the bound: a raw
    consume → transaction (inbox + outbox rows) → relay → publish (acks=all, idempotent) →
    offset commit chain, batched per partition, with the same libraries; and the ratio.
-6. Resident memory of each process of the stack after the runs.
+6. Initial sync: `make admin ARGS=initial-sync` over 20,000 generated rows, from the command
+   to the last write acknowledged by Kafka, rows/s.
+7. Resident memory of each process of the stack after the runs.
+
+`make bench LONG=1` (LIFECYCLES=N, default 20,000) runs only the long memory run: lifecycles
+at C=8 and each process's resident memory at start and end, with the growth.
 """
 
 import asyncio
 import json
 import math
+import os
+import resource
 import statistics
 import time
 from pathlib import Path
@@ -27,6 +34,7 @@ from uuid import uuid4
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 
 from q2c_contracts import features
 from q2c_messaging.catalog import parse_catalog
@@ -37,7 +45,7 @@ from q2c_messaging.security import KafkaCredentials, security_kwargs
 from q2c_observability import configure_logging
 from q2c_persistence import apply_migrations, create_pool, load_migrations
 
-from . import postgres, processes
+from . import postgres, processes, services
 from .config import StackConfig
 from .kafka_security import BROKER, credentials
 from .probe import TopicProbe
@@ -55,7 +63,12 @@ TOGGLED_FEATURES = (features.USE_MESSAGE_PROCESSOR, features.COPY_QUOTATION_DATA
 
 def run_bench(config: StackConfig) -> None:
     configure_logging("bench", "WARNING")
-    asyncio.run(_bench(config))
+    if os.environ.get("LONG", "") not in ("", "0"):  # make bench LONG=1 [LIFECYCLES=N]
+        asyncio.run(_bench_long(config, int(os.environ.get("LIFECYCLES") or LONG_LIFECYCLES)))
+    elif os.environ.get("Q2C_BENCH_ONLY") == "initial-sync":
+        asyncio.run(_bench_initial_sync(config))
+    else:
+        asyncio.run(_bench(config))
 
 
 async def _bench(config: StackConfig) -> None:
@@ -65,6 +78,7 @@ async def _bench(config: StackConfig) -> None:
     await _bench_quote_lifecycle(config)
     await _bench_order_to_invoice(config)
     await _bench_feature_commands(config)
+    await _bench_initial_sync(config)
     peak = await _bench_lifecycles(config)
     bound = await _bench_bound(config)
     per_lifecycle = LIFECYCLE_RECORDS
@@ -303,10 +317,15 @@ class _SalesClient:
     """A Sales system that speaks only the contract: publishes row changes, and resolves a
     waiter when the write it waits for arrives (records are decoded once, routed by key)."""
 
-    def __init__(self, bootstrap: str, login: KafkaCredentials | None) -> None:
+    TOPICS = ["dataverse.quote.writes", "dataverse.quotedetail.writes", "dataverse.notifications"]
+
+    def __init__(self, bootstrap: str, login: KafkaCredentials | None, *, topics: list[str] | None = None,
+                 timeout: float = 30.0) -> None:
         self._bootstrap = bootstrap
         self._login = login
-        self._waiters: dict[str, list[tuple[Any, asyncio.Future[None]]]] = {}
+        self._topics = [*self.TOPICS, *(topics or [])]
+        self.timeout = timeout  # per step
+        self._waiters: dict[str, list[tuple[Any, asyncio.Future[Any]]]] = {}
         self._producer = make_producer(bootstrap, "bench-sales", login)
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -316,9 +335,8 @@ class _SalesClient:
         self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
                                           **security_kwargs(self._login))
         await self._consumer.start()
-        topics = ["dataverse.quote.writes", "dataverse.quotedetail.writes", "dataverse.notifications"]
         await self._consumer._client.force_metadata_update()  # noqa: SLF001 - as TopicProbe does
-        partitions = [TopicPartition(t, p) for t in topics for p in self._consumer.partitions_for_topic(t) or ()]
+        partitions = [TopicPartition(t, p) for t in self._topics for p in self._consumer.partitions_for_topic(t) or ()]
         self._consumer.assign(partitions)
         await self._consumer.seek_to_end(*partitions)
         for tp in partitions:
@@ -352,19 +370,23 @@ class _SalesClient:
                         continue
                     for predicate, future in list(waiters):
                         if not future.done() and predicate(value):
-                            future.set_result(None)
+                            future.set_result(value)
                             waiters.remove((predicate, future))
 
     async def step(self, table: str, key: str, wait_key: str, record: dict[str, Any],
                    operation: str, predicate: Any) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(wait_key, []).append((predicate, future))
         change = {"message_id": str(uuid4()), "table": table, "operation": operation, "occurred_at": _now(),
                   "user": "bench", "record": record}
-        await self._producer.send_and_wait(f"dataverse.{table}.changes", json.dumps(change).encode(),
-                                           key=record[f"{table}id"].encode())
+        await self.request(f"dataverse.{table}.changes", record[f"{table}id"], change, wait_key, predicate)
+
+    async def request(self, topic: str, key: str, value: dict[str, Any], wait_key: str, predicate: Any) -> Any:
+        """Publish `value`, then wait for the first record under `wait_key` that `predicate`
+        accepts (a notification under it raises RuntimeError); returns that record's value."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(wait_key, []).append((predicate, future))
         try:
-            await asyncio.wait_for(future, 30)
+            await self.publish(topic, key, value)
+            return await asyncio.wait_for(future, self.timeout)
         finally:
             waiters = self._waiters.get(wait_key, [])
             if (predicate, future) in waiters:
@@ -372,7 +394,21 @@ class _SalesClient:
             if not waiters:
                 self._waiters.pop(wait_key, None)
 
-    async def lifecycle(self, latencies: dict[str, list[float]]) -> None:
+    async def publish(self, topic: str, key: str, value: dict[str, Any]) -> None:
+        """Publish until the broker has it: a broker away (restarting, say) is waited out,
+        up to the step timeout; sending again is safe, the message id is the same."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                await self._producer.send_and_wait(topic, json.dumps(value).encode(), key=key.encode())
+                return
+            except KafkaError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+
+    async def lifecycle(self, latencies: dict[str, list[float]]) -> str:
+        """One Sales quote lifecycle; returns the quote number."""
         number = f"B-{uuid4().hex[:10]}"
         quote_id = str(uuid4())
 
@@ -400,6 +436,7 @@ class _SalesClient:
                     "update", status(STATUS_SENT))
         await timed("win", "quote", quote_id, number, {**update, "statecode": 2, "statuscode": 4},
                     "update", status(STATUS_CONFIRMED))
+        return number
 
 
 def _now() -> str:
@@ -504,3 +541,123 @@ async def _bench_bound(config: StackConfig, hops: int = 20_000, partitions: int 
         await db_admin.close()
         await admin.delete_topics([source, target])
         await admin.close()
+
+
+# --- initial sync (issue 8) ----------------------------------------------------------------------
+
+INITIAL_SYNC_QUOTATIONS = 2_000
+INITIAL_SYNC_LINES = 9  # per quotation: 2,000 × (1 header + 9 lines) = 20,000 generated rows
+
+
+def _generated_quotation(number: str) -> dict[str, Any]:
+    """A quotation as `scm.quote.events` carries it (CONTRACT §4.3), with its lines."""
+    return {
+        "SALESQUOTATIONNUMBER": number, "SALESQUOTATIONSTATUS": "sent",
+        "SALESQUOTATIONHEADERCREATIONMETHOD": "SCM", "SALESQUOTATIONOWNERSHIP": "BasedOnOrigin",
+        "SALESQUOTATIONNAME": "Generated", "REQUESTINGCUSTOMERACCOUNTNUMBER": "US-001", "CURRENCYCODE": "USD",
+        "REQUESTEDSHIPPINGDATE": None, "GENERATEDSALESORDERNUMBER": None, "journals": [],
+        "lines": [{"LINECREATIONSEQUENCENUMBER": n, "PRODUCTNUMBER": "PC-1", "REQUESTEDSALESQUANTITY": "3",
+                   "SALESPRICE": "500.00", "LINEDISCOUNTAMOUNT": "3.33", "TOTALCHARGESAMOUNT": "-0.01",
+                   "SHIPPINGSITEID": "1", "SHIPPINGWAREHOUSEID": "11", "LINEAMOUNT": "1490.00",
+                   "SALESQUOTATIONSTATUS": "sent"} for n in range(1, INITIAL_SYNC_LINES + 1)],
+    }
+
+
+async def _bench_initial_sync(config: StackConfig, quotations: int = INITIAL_SYNC_QUOTATIONS) -> None:
+    """`make admin ARGS=initial-sync` over a generated data set: quotations put straight into
+    the adapter's copy of SCM (as if SCM had published them), then the admin command run as a
+    process; timed from the command to the adapter's outbox empty, i.e. every write it decided
+    acknowledged by Kafka (the relay deletes a row once the broker has it). The generated
+    documents and mirrors are removed afterwards (their writes stay on the topics)."""
+    [adapter] = [s for s in config.services if s.name == "dual-write-adapter"]
+    conn = await asyncpg.connect(postgres.admin_dsn(config, adapter.database))
+    prefix = f"GEN-{uuid4().hex[:6]}-"
+    try:
+        await conn.executemany(
+            "INSERT INTO scm_document (topic, number, version, document) VALUES ('scm.quote.events', $1, 1, $2)",
+            [(f"{prefix}{n:05d}", json.dumps(_generated_quotation(f"{prefix}{n:05d}"))) for n in range(quotations)])
+        documents = await conn.fetchval("SELECT count(*) FROM scm_document WHERE NOT deleted")
+        command, env = services.admin_command(config, ["initial-sync"])
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        process = await asyncio.create_subprocess_exec(*command, env=env, stdout=asyncio.subprocess.PIPE)
+        output, _ = await process.communicate()
+        decided = time.perf_counter() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime
+        while await conn.fetchval("SELECT count(*) FROM outbox WHERE parked_at IS NULL"):  # noqa: ASYNC110
+            await asyncio.sleep(0.02)  # polling the fact: the relay deletes what Kafka acknowledged
+        elapsed = time.perf_counter() - started
+        summary = output.decode().rsplit("\r", 1)[-1].strip()
+        rows = sum(int(part.split()[-1]) for part in summary.split(": ", 1)[-1].split(", ") if part)
+        print(f"\ninitial sync: {documents:,} SCM documents ({quotations:,} generated quotations with "
+              f"{INITIAL_SYNC_LINES} lines), {rows:,} rows written to Sales (exit status {process.returncode})")
+        print(f"  {rows / elapsed:,.0f} rows/s from the command to the last write acknowledged by Kafka "
+              f"({elapsed:.2f} s; the command itself {decided:.2f} s, of which {cpu:.2f} s of CPU: "
+              f"{rows / cpu:,.0f} rows per CPU second, which a loaded machine does not dilute)")
+    finally:
+        await conn.execute("DELETE FROM map_applied WHERE number LIKE $1", prefix + "%")
+        await conn.execute("DELETE FROM scm_document WHERE number LIKE $1", prefix + "%")
+        await conn.execute("DELETE FROM sales_row WHERE alt_key LIKE $1", prefix + "%")
+        await conn.close()
+
+
+# --- long memory run (issue 8) -------------------------------------------------------------------
+
+LONG_LIFECYCLES = 20_000
+LONG_CONCURRENCY = 8
+
+
+def _rss_by_process(config: StackConfig) -> dict[str, float]:
+    found = {}
+    for pidfile in sorted(config.run_dir.glob("*.pid")):
+        pid = processes.running_pid(config.run_dir, pidfile.stem)
+        if pid:
+            found[pidfile.stem] = _rss_mib(pid)
+    pg_pid = _postmaster_pid(config)
+    if pg_pid:
+        found["postgres (postmaster)"] = _rss_mib(pg_pid)
+    return found
+
+
+async def _bench_long(config: StackConfig, lifecycles: int) -> None:
+    """LIFECYCLES (default 20,000) Sales quote lifecycles at C=8, and each process's resident
+    memory at start (after a warm-up of 200, so start-up allocation is not counted as growth)
+    and at the end."""
+    print(f"\nlong run: {lifecycles:,} Sales quote lifecycles at C={LONG_CONCURRENCY}, resident memory per process")
+    async with _SalesClient(config.kafka_bootstrap, credentials(config, "sales-connector"), timeout=120) as sales:
+        latencies: dict[str, list[float]] = {step: [] for step in LIFECYCLE_STEPS}
+        await _run_lifecycles(sales, min(200, lifecycles // 10), latencies)
+        before = _rss_by_process(config)
+        started = time.perf_counter()
+        done, failed = await _run_lifecycles(sales, lifecycles, latencies, progress=True)
+        elapsed = time.perf_counter() - started
+    after = _rss_by_process(config)
+    print(f"\r  {done:,} done, {failed} failed in {elapsed:.0f} s ({done / elapsed:.1f} lifecycles/s)")
+    print(f"  {'process':<28} {'start MiB':>10} {'end MiB':>10} {'growth':>8}")
+    for name in sorted(before.keys() & after.keys()):
+        growth = after[name] / before[name] - 1 if before[name] else 0.0
+        flag = "  > 10 %" if growth > 0.10 else ""
+        print(f"  {name:<28} {before[name]:10.1f} {after[name]:10.1f} {growth:8.1%}{flag}")
+
+
+async def _run_lifecycles(sales: _SalesClient, count: int, latencies: dict[str, list[float]],
+                          progress: bool = False) -> tuple[int, int]:
+    """`count` lifecycles, LONG_CONCURRENCY at a time."""
+    remaining = count
+    done = failed = 0
+
+    async def user() -> None:
+        nonlocal remaining, done, failed
+        while remaining > 0:
+            remaining -= 1
+            try:
+                await sales.lifecycle(latencies)
+                done += 1
+            except (TimeoutError, RuntimeError):
+                failed += 1
+            if progress and (done + failed) % 500 == 0:
+                print(f"\r  {done + failed:,}/{count:,}", end="", flush=True)
+
+    await asyncio.gather(*(user() for _ in range(LONG_CONCURRENCY)))
+    return done, failed

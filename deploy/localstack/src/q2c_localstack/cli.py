@@ -121,14 +121,16 @@ def bench() -> None:
     run_bench(_config())
 
 
-# `soak`: built on another branch as `python -m q2c_localstack soak` (q2c_localstack.soak). Wire it
-# here as one more command of this app, e.g.
-#     @app.command()
-#     def soak(...) -> None:
-#         """..."""
-#         from .soak import run_soak
-#         run_soak(_config(), ...)
-# and the make target as `$(RUN) q2c soak $(ARGS)`.
+@app.command()
+def soak(seconds: Annotated[float, typer.Argument(help="how long the load and the kills run, in seconds")] = 600.0,
+         ) -> None:
+    """Chaos soak: Sales lifecycles and orders while a process of the stack is SIGKILLed at least
+    every 12 s (services, the broker, PostgreSQL), then the checks: nothing lost, nothing doubled,
+    nothing dead-lettered, Sales = SCM, a replay from offset 0 changes nothing. Exit 1 on a failure.
+    Q2C_SOAK_SEED replays a run's kills; SOAK_USERS sets the concurrent users."""
+    from .soak import run_soak
+
+    raise typer.Exit(run_soak(_config(), [str(seconds)]))
 
 
 @app.command()

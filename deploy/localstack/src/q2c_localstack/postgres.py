@@ -155,11 +155,23 @@ def _server_running(data: Path) -> bool:
     try:
         pid = int(pid_file.read_text().split()[0])
         os.kill(pid, 0)
-        return True
     except (ValueError, IndexError, ProcessLookupError):
         return False
     except PermissionError:
         return True
+    # A SIGKILLed postmaster nobody has reaped yet (a container's init may not) is no server.
+    return not processes.is_zombie(pid)
+
+
+def postmaster_pid(config: StackConfig) -> int | None:
+    """The running local server's postmaster, if any."""
+    data = _home(config) / "data"
+    if config.external_pg_admin or not _server_running(data):
+        return None
+    try:
+        return int((data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _check(result: subprocess.CompletedProcess[str], what: str, log: Path | None = None) -> None:

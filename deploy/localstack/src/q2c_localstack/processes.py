@@ -20,6 +20,14 @@ def _start_time(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
+def is_zombie(pid: int) -> bool:
+    """Exited (or gone), not yet reaped by its parent."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def _pidfile(run_dir: Path, name: str) -> Path:
     return run_dir / f"{name}.pid"
 
@@ -105,11 +113,18 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         pass
 
 
-def tail(path: Path, lines: int = 30) -> str:
+def tail(path: Path, lines: int = 30, window: int = 64 * 1024) -> str:
+    """The last lines of a log, read from its last `window` bytes only: a service that keeps
+    failing to start (no broker, during `make soak`) grows its log by megabytes, and decoding
+    all of it on every try held the GIL long enough to stall the soak's event loop."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        with open(path, "rb") as log:
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - window))
+            text = log.read().decode(errors="replace")
     except OSError:
         return f"(no log at {path})"
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:

@@ -1,9 +1,11 @@
 """Bring the whole stack up or down, idempotently, failing with a clear message."""
 
+import os
+import signal
 import time
 from collections.abc import Callable
 
-from . import kafka, kafka_security, postgres, services
+from . import kafka, kafka_security, postgres, processes, services
 from .config import StackConfig, StackError
 
 Say = Callable[[str], None]
@@ -75,3 +77,52 @@ def status(config: StackConfig, say: Say = print) -> None:
     for service in config.services:
         say(f"{service.name}: {state(services.is_running(config, service))} "
             f"(http://127.0.0.1:{config.http_port(service)}/health, /metrics)")
+
+
+# --- chaos (`make soak`) -------------------------------------------------------------------------
+
+def process_names(config: StackConfig) -> list[str]:
+    """Every process of the local stack by name: the broker, PostgreSQL, each service."""
+    names = [] if config.external_kafka else [kafka.NAME]
+    names += [] if config.external_pg_admin else [postgres.NAME]
+    return names + [f"service-{s.name}" for s in config.services]
+
+
+def kill(config: StackConfig, name: str) -> None:
+    """SIGKILL one process of the stack (a name of `process_names`): no shutdown hook runs.
+    PostgreSQL: the postmaster; its backends notice its death and exit on their own."""
+    if name == postgres.NAME:
+        pid = postgres.postmaster_pid(config)
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not processes.is_zombie(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return
+    processes.kill(config.run_dir, name)
+
+
+def restart(config: StackConfig, name: str, timeout: float = 300.0) -> None:
+    """Start one process of the stack that was killed, as `up` starts it, and wait until it is
+    ready. Tried again until `timeout`: a killed PostgreSQL may refuse to start while its
+    orphaned backends still hold the old shared memory, and a service cannot get ready while
+    the broker or PostgreSQL is away (killed too, and restarting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if name == kafka.NAME:
+                kafka.start(config)
+                kafka.wait_ready(config)
+            elif name == postgres.NAME:
+                postgres.start(config)
+                postgres.wait_ready(config)
+            else:
+                [service] = [s for s in config.services if f"service-{s.name}" == name]
+                _, offset = services.start(config, service)
+                services.wait_ready(config, service, offset)
+            return
+        except StackError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)

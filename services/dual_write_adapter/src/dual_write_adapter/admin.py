@@ -137,22 +137,39 @@ async def retry(pool: asyncpg.Pool, engine: Engine, ids: list[int]) -> int:
     return failed
 
 
-async def initial_sync(pool: asyncpg.Pool, engine: Engine, progress: str = "bar") -> None:
+INITIAL_SYNC_CHUNK = 500  # documents per transaction
+
+
+async def initial_sync(pool: asyncpg.Pool, engine: Engine, progress: str = "bar",
+                       chunk: int = INITIAL_SYNC_CHUNK) -> None:
     """A full push, SCM as master, map by map in the maps' `initial_sync` order
-    (DUALWRITE-REFERENCE §4.8): every current document's rows of that map."""
+    (DUALWRITE-REFERENCE §4.8): every current document's rows of that map, `chunk` documents
+    per transaction (docs/performance.md: one transaction per document wrote ~300 rows/s).
+    Per-key order holds: a key's writes go to the outbox in the order they are decided, and
+    its mirror row stays locked until the chunk commits."""
     sync = engine.sync
     async with pool.acquire() as conn:
         documents = {topic: await repo.scm_documents(conn, topic) for topic in sync.by_events}
     total = sum(len(documents[m.scm.events]) for m in sync.maps.values())
     done, written = 0, dict.fromkeys(sync.maps, 0)
-    report = _progress(progress, total)
+    report = _progress(progress, total)  # throttled: a redraw per row cost more than the row
     for tmap in sync.maps.values():
-        for row in documents[tmap.scm.events]:
-            async with pool.acquire() as conn, conn.transaction():
-                document: dict[str, Any] = row["document"]
-                written[tmap.name] += await sync.initial_sync_document(
-                    conn, _outbox(conn, "initial-sync"), tmap, document, await repo.features(conn))
-            done += 1
+        rows = documents[tmap.scm.events]
+        for start in range(0, len(rows), chunk):
+            part: list[dict[str, Any]] = [row["document"] for row in rows[start:start + chunk]]
+            for attempt in range(1, 4):
+                try:
+                    async with pool.acquire() as conn, conn.transaction():
+                        count = await sync.initial_sync_documents(
+                            conn, _outbox(conn, "initial-sync"), tmap, part, await repo.features(conn))
+                    break
+                except asyncpg.exceptions.DeadlockDetectedError:
+                    # the running adapter locked some of the chunk's mirrors in another order:
+                    # PostgreSQL rolled one side back, and the chunk is run again whole
+                    if attempt == 3:
+                        raise
+            written[tmap.name] += count
+            done += len(part)
             report(done)
     counts = ", ".join(f"{name} {count}" for name, count in written.items())
     if progress == "jsonl":

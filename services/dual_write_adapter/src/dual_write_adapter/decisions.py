@@ -276,11 +276,13 @@ def restore(tmap: TableMap, key: str, authoritative: Mapping[str, Any] | None, m
 # --- SCM → Sales ----------------------------------------------------------------------------------
 
 def scm_record(tmap: TableMap, scm: Mapping[str, Any], *, mirror: Mirror | None, features: Features,
-               sales_caused: bool = False, force: bool = False, looked_up: LookedUp | None = None) -> list[Effect]:
+               sales_caused: bool = False, force: bool = False, looked_up: LookedUp | None = None,
+               mapped: dict[str, Any] | None = None) -> list[Effect]:
     """Upsert the full mapped record, unless Sales already has it. After a Sales-caused
     change only SCM-owned columns and columns Sales left empty count, and Sales keeps its
-    own values of the rest."""
-    record = tmap.to_sales(scm, features, looked_up)
+    own values of the rest. `mapped`: `tmap.to_sales(scm, features, looked_up)`, when the
+    caller has it already (the initial sync maps each record once: mapping is its main cost)."""
+    record = mapped if mapped is not None else tmap.to_sales(scm, features, looked_up)
     key = tmap.key_string(record)
     row = live(mirror)
     if row is not None and not force:

@@ -1,5 +1,7 @@
 """SQL for the adapter's own tables (migrations/), for every table map alike."""
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 import asyncpg
@@ -16,14 +18,46 @@ async def sales_row(conn: asyncpg.Connection, table: str, key: str) -> Mirror | 
     return Mirror(row["record"], row["primary_id"], row["deleted"]) if row else None
 
 
-async def save_sales_row(conn: asyncpg.Connection, table: str, key: str, record: dict[str, Any],
-                         primary_id: str | None = None, deleted: bool = False) -> None:
+async def sales_rows(conn: asyncpg.Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Mirror]:
+    """Many mirrors in one query, locked as `sales_row` locks one (the initial sync's chunks)."""
+    wanted = sorted(set(keys))
+    tables, alt_keys = [k[0] for k in wanted], [k[1] for k in wanted]
+    rows = await conn.fetch(
+        """SELECT r.sales_table, r.alt_key, r.record, r.primary_id, r.deleted
+           FROM sales_row r JOIN unnest($1::text[], $2::text[]) AS k (sales_table, alt_key)
+             ON r.sales_table = k.sales_table AND r.alt_key = k.alt_key
+           ORDER BY r.sales_table, r.alt_key FOR UPDATE OF r""",
+        tables, alt_keys)
+    return {(r["sales_table"], r["alt_key"]): Mirror(r["record"], r["primary_id"], r["deleted"]) for r in rows}
+
+
+async def save_sales_rows(conn: asyncpg.Connection,
+                          rows: list[tuple[str, str, str | None, dict[str, Any], bool]]) -> None:
+    """`save_sales_row` for many rows (table, key, primary id, record, deleted) in one statement;
+    a key saved twice keeps its last save (one statement may not update a row twice)."""
+    last = {(row[0], row[1]): row for row in rows}
+    if not last:
+        return
+    columns = list(zip(*last.values(), strict=True))
     await conn.execute(
-        """INSERT INTO sales_row (sales_table, alt_key, primary_id, record, deleted) VALUES ($1, $2, $3, $4, $5)
+        """INSERT INTO sales_row (sales_table, alt_key, primary_id, record, deleted)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::boolean[])
            ON CONFLICT (sales_table, alt_key) DO UPDATE SET
                primary_id = COALESCE(EXCLUDED.primary_id, sales_row.primary_id), record = EXCLUDED.record,
                deleted = EXCLUDED.deleted, updated_at = now()""",
-        table, key, primary_id, record, deleted)
+        *map(list, columns))
+
+
+_SAVE_SALES_ROW = """
+    INSERT INTO sales_row (sales_table, alt_key, primary_id, record, deleted) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (sales_table, alt_key) DO UPDATE SET
+               primary_id = COALESCE(EXCLUDED.primary_id, sales_row.primary_id), record = EXCLUDED.record,
+               deleted = EXCLUDED.deleted, updated_at = now()"""
+
+
+async def save_sales_row(conn: asyncpg.Connection, table: str, key: str, record: dict[str, Any],
+                         primary_id: str | None = None, deleted: bool = False) -> None:
+    await conn.execute(_SAVE_SALES_ROW, table, key, primary_id, record, deleted)
 
 
 async def live_child_keys(conn: asyncpg.Connection, table: str, parent_key: str) -> list[str]:
@@ -209,3 +243,46 @@ async def open_errors(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 async def open_error_counts(conn: asyncpg.Connection) -> dict[str, int]:
     rows = await conn.fetch("SELECT map, count(*) AS n FROM error_log WHERE state = 'open' GROUP BY map")
     return {r["map"]: r["n"] for r in rows}
+
+
+class Pipeline:
+    """Stands in for a connection where only `execute` is called (the outbox's appends): the
+    statements are kept, and `flush` runs them on the real connection in their order, each run
+    of one `INSERT … VALUES ($1, …)` statement as multi-row inserts (one statement for many rows
+    instead of one per row; rows keep their order, so do the outbox ids)."""
+
+    MAX_PARAMETERS = 30_000  # PostgreSQL takes at most 65,535 per statement
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self._pending: list[tuple[str, tuple[Any, ...]]] = []
+
+    async def execute(self, query: str, *args: Any) -> None:
+        self._pending.append((query, args))
+
+    async def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        start = 0
+        while start < len(pending):
+            end = start
+            while end < len(pending) and pending[end][0] == pending[start][0]:
+                end += 1
+            await self._run(pending[start][0], [args for _, args in pending[start:end]])
+            start = end
+
+    async def _run(self, query: str, rows: list[tuple[Any, ...]]) -> None:
+        values = _ONE_ROW.search(query)
+        width = len(rows[0])
+        if values is None or [int(n) for n in re.findall(r"\$(\d+)", values.group())] != list(range(1, width + 1)):
+            await self.conn.executemany(query, rows)
+            return
+        per_statement = max(1, self.MAX_PARAMETERS // width)
+        for at in range(0, len(rows), per_statement):
+            part = rows[at:at + per_statement]
+            tuples = ", ".join("(" + ", ".join(f"${n * width + i + 1}" for i in range(width)) + ")"
+                               for n in range(len(part)))
+            await self.conn.execute(f"{query[:values.start()]}VALUES {tuples}",
+                                    *[arg for row in part for arg in row])
+
+
+_ONE_ROW = re.compile(r"VALUES\s*\(\s*\$\d+(?:\s*,\s*\$\d+)*\s*\)\s*$", re.IGNORECASE)

@@ -18,7 +18,7 @@ from q2c_observability import get_logger
 
 from . import decisions as core
 from . import repository as repo
-from .decisions import Effect, LookedUp
+from .decisions import Effect, LookedUp, Mirror
 from .tablemap import COMMAND_MODELS, TableMap
 
 log = get_logger(__name__)
@@ -236,12 +236,61 @@ class Sync:
 
     # --- initial sync -------------------------------------------------------------------------------
 
-    async def initial_sync_document(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap,
-                                    document: dict[str, Any], features: dict[str, Any]) -> int:
-        """Write one SCM document's rows of `tmap` to Sales, SCM as master; how many."""
-        if not tmap.applies_to(document):
+    async def initial_sync_documents(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap,
+                                     documents: list[dict[str, Any]], features: dict[str, Any]) -> int:
+        """Write the rows of `tmap` of many SCM documents to Sales, SCM as master; how many.
+        The same decisions as `write` (with `force`), batched: the mirrors the chunk reads are
+        fetched (and locked) in one query each for lookups and rows, and the writes and saved
+        mirrors leave in one pipelined round trip each; in between a mirror written earlier in
+        the chunk is read from memory, as the one-by-one path would read it from the table."""
+        records = [scm for document in documents if tmap.applies_to(document) for scm in tmap.scm_records(document)]
+        if not records:
             return 0
-        records = tmap.scm_records(document)
-        for scm in records:
-            await self.write(conn, outbox, tmap, scm, features, Cause("initial-sync"), force=True)
+        table = tmap.sales.table
+        mirrors: dict[tuple[str, str], Mirror | None] = {}
+
+        async def fetch(keys: list[tuple[str, str]]) -> None:
+            found = await repo.sales_rows(conn, keys)
+            mirrors.update({key: found.get(key) for key in keys})  # None: Sales has no such row yet
+
+        async def mirror(key: tuple[str, str]) -> Mirror | None:
+            if key not in mirrors:  # not fetched in bulk (a key that depends on a row written in this chunk)
+                mirrors[key] = await repo.sales_row(conn, *key)
+            return mirrors[key]
+
+        async def looked_up(scm: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+            found = {}
+            for key in tmap.lookups(scm):
+                row = await mirror(key)
+                found[key] = row.record if row else {}
+            return found
+
+        await fetch([key for scm in records for key in tmap.lookups(scm)])
+        first = [await looked_up(scm) for scm in records]
+        mapped = [tmap.to_sales(scm, features, found) for scm, found in zip(records, first, strict=True)]
+        await fetch([(table, tmap.key_string(record)) for record in mapped])
+        saves: list[tuple[str, str, str | None, dict[str, Any], bool]] = []
+        pipeline = repo.Pipeline(conn)
+        batched = Outbox(pipeline, outbox.service, outbox.catalog, outbox.correlation_id,  # type: ignore[arg-type]
+                         outbox.causation_id)
+        cause = Cause("initial-sync")
+        for scm, looked, record in zip(records, first, mapped, strict=True):
+            found = await looked_up(scm)
+            if found != looked:  # a lookup's row was written earlier in this chunk: map again
+                record = tmap.to_sales(scm, features, found)
+            key = tmap.key_string(record)
+            known = await mirror((table, key))
+            for effect in core.scm_record(tmap, scm, mirror=known, features=features, force=True, looked_up=found,
+                                          mapped=record):
+                if isinstance(effect, core.Write):
+                    await self._write(batched, tmap, effect, cause.caused_by)
+                elif isinstance(effect, core.SaveRow):
+                    saves.append((table, effect.key, effect.primary_id, effect.record, effect.deleted))
+                    old = mirrors.get((table, effect.key))
+                    mirrors[(table, effect.key)] = Mirror(effect.record, effect.primary_id or (
+                        old.primary_id if old else None), effect.deleted)
+                else:  # scm_record with force decides only writes and saved mirrors
+                    await self._carry_out(conn, outbox, tmap, key, [effect], cause)
+        await repo.save_sales_rows(conn, saves)
+        await pipeline.flush()
         return len(records)
