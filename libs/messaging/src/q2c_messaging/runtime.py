@@ -117,7 +117,7 @@ class ServiceRuntime:
         }
         self._relay = OutboxRelay(
             self._pool, lambda: make_producer(self.settings.kafka_bootstrap, f"{self.service}-relay"),
-            listen_dsn=self.settings.db_url, service=self.service, batch_size=self.settings.relay_batch_size,
+            service=self.service, batch_size=self.settings.relay_batch_size,
             poll_interval=self.settings.relay_poll_interval, max_attempts=self.settings.relay_max_attempts,
         )
         await self._relay.start()
