@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -58,7 +59,7 @@ WHERE id = $1 RETURNING parked_at IS NOT NULL AS parked
 CAREFUL_BATCH = 100
 
 ProducerFactory = Callable[[], AIOKafkaProducer]
-PoolConnection = PoolConnectionProxy[asyncpg.Record]
+PoolConnection: TypeAlias = PoolConnectionProxy  # the relay keeps one of the pool
 
 
 class UnauthorisedWrite(RuntimeError):
