@@ -56,6 +56,16 @@ class Handling(Generic[M]):
     conn: Connection
     outbox: Outbox
     source: SourceRecord
+    # True when this record runs in a savepoint of its own (the batch was run again because a
+    # handler raised): a failure here undoes this record's writes only.
+    isolated: bool = False
+
+
+class IsolateAndRetry(Exception):  # noqa: N818 - a request, not an error
+    """Raised by a handler that hit a failure it deals with itself (the adapter's error log) and
+    needs its writes so far undone first: the batch is run again with each record in its own
+    savepoint (`Handling.isolated`), and nothing is logged as a handler failure. Batches
+    without failures thus pay no savepoint."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +75,6 @@ class Route(Generic[M]):
     message_id: Callable[[M], str]
     handle: Callable[[Handling[M]], Awaitable[None]]
     correlation_id: Callable[[M], str | None] = lambda _m: None
-    # Consumers for this topic in the service's group; None = the service's setting.
-    workers: int | None = None
 
 
 class ContractViolation(ValueError):
@@ -255,6 +263,8 @@ class MessageProcessor(Generic[M]):
             await self.route.handle(Handling(item.message, item.inbox_key, conn, outbox, item.source))
         except TRANSIENT_ERRORS:
             raise
+        except IsolateAndRetry as exc:
+            raise _HandlerFailed from exc
         except Exception as exc:
             log.exception("message.handler_failed", attempt=1)
             raise _HandlerFailed from exc
@@ -269,7 +279,8 @@ class MessageProcessor(Generic[M]):
                 async with conn.transaction():  # a SAVEPOINT: a failure undoes this record only
                     outbox = Outbox(conn, self.service, self.catalog,
                                     correlation_id=item.correlation_id, causation_id=item.inbox_key)
-                    await self.route.handle(Handling(item.message, item.inbox_key, conn, outbox, item.source))
+                    await self.route.handle(Handling(item.message, item.inbox_key, conn, outbox, item.source,
+                                                     isolated=True))
             except TRANSIENT_ERRORS:
                 raise
             except Exception as exc:

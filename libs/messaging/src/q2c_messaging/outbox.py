@@ -218,8 +218,10 @@ class OutboxRelay:
         if conn is not None:
             with contextlib.suppress(Exception):
                 if not conn.is_closed():
-                    await conn.remove_listener("outbox", self._on_notify)
-                await self._pool.release(conn, timeout=2)  # the pool's reset unlocks its session
+                    # The pool does not reset sessions (q2c_persistence.pool): unlock, UNLISTEN
+                    # and synchronous_commit back to on, before anyone else gets it.
+                    await conn.reset(timeout=2)
+                await self._pool.release(conn, timeout=2)
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Let the batch in flight finish (fewer republished messages), then end."""
