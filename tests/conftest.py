@@ -38,7 +38,11 @@ def running_stack(stack_config: StackConfig) -> Iterator[StackConfig]:
     warnings.filterwarnings("ignore", module="platformdirs")
     stack.down(stack_config, say=lambda _: None)  # leftovers of an interrupted run
     shutil.rmtree(stack_config.home, ignore_errors=True)
-    stack.up(stack_config)
+    try:
+        stack.up(stack_config)
+    except BaseException:
+        stack.down(stack_config, say=lambda _: None)  # a failed start leaves nothing running
+        raise
     yield stack_config
     stack.down(stack_config)
 
