@@ -51,7 +51,11 @@ def running_stack(stack_config: StackConfig) -> Iterator[StackConfig]:
             config = servers.enter_context(containers.stack_servers(stack_config, os.environ))
         except containers.Unavailable as exc:
             pytest.skip(str(exc))
-        stack.up(config)
+        try:
+            stack.up(config)
+        except BaseException:
+            stack.down(config, say=lambda _: None)  # a failed start leaves nothing running
+            raise
         # The test process itself is harness and cluster admin (scratch topics, impersonating a
         # service, rewinding a group): it logs in as the broker principal, every Kafka client of
         # ours picks that up from the environment. The services log in as themselves; the

@@ -11,7 +11,7 @@ from q2c_persistence import create_pool
 
 async def main(dsn: str, bootstrap: str, batch_size: int) -> None:
     pool = await create_pool(dsn)
-    relay = OutboxRelay(pool, lambda: make_producer(bootstrap, "relay-under-test"), listen_dsn=dsn,
+    relay = OutboxRelay(pool, lambda: make_producer(bootstrap, "relay-under-test"),
                         batch_size=batch_size, poll_interval=0.2)
     await relay.start()
     print("relay.started", flush=True)

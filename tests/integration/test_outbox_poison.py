@@ -90,7 +90,7 @@ async def test_a_poison_row_is_parked_and_blocks_only_its_own_key(
     ])
 
     # When the relay runs
-    relay = OutboxRelay(pool, lambda: make_producer(bootstrap, "it-poison-relay"), listen_dsn=scratch_db,
+    relay = OutboxRelay(pool, lambda: make_producer(bootstrap, "it-poison-relay"),
                         service=SERVICE, poll_interval=0.2, max_attempts=ATTEMPTS)
     await relay.start()
     try:

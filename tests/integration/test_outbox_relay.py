@@ -124,7 +124,7 @@ async def test_relay_publishes_headers_and_keys(scratch_db, scratch_pool, bootst
     async with pool.acquire() as conn, conn.transaction():
         outbox = Outbox(conn, "it", _catalog(topic), correlation_id="flow-1", causation_id="cmd-1")
         await outbox.append(topic, "F-000001", b'{"hello": "world"}', message_id="m-1", type="it.said")
-    relay = OutboxRelay(pool, lambda: make_producer(bootstrap, "it"), listen_dsn=scratch_db, poll_interval=5.0)
+    relay = OutboxRelay(pool, lambda: make_producer(bootstrap, "it"), poll_interval=5.0)
     await relay.start()
     try:
         # NOTIFY wakes the relay long before its 5 s poll.

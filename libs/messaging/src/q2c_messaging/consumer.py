@@ -1,14 +1,14 @@
 """The consumer recipe (ARCHITECTURE.md "How every consumer handles a message").
 
-For each record: parse and validate (invalid → `<topic>.dlq`, partition moves on); then in
-one transaction claim the message id in the inbox (a duplicate ends here), run the
-service's handler, which changes state and appends to the outbox; commit; only then is the
-Kafka offset committed (FastStream `AckPolicy.NACK_ON_ERROR`: ack after the handler
-returns, seek back when it raises)."""
+For each chunk of records of one partition: parse and validate each (invalid → `<topic>.dlq`,
+partition moves on); then in ONE transaction claim every record in the inbox (a duplicate
+ends there) and run the service's handler for each new record (it changes state and appends
+to the outbox), with a savepoint per record only when a handler failed; commit; only then is
+the Kafka offset committed, once per poll (`q2c_messaging.batching`)."""
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -32,7 +32,7 @@ from .outbox import Outbox
 
 log = get_logger(__name__)
 
-# The handling transaction's span (inbox claim, handler, outbox rows, commit).
+# A record's part of its chunk's transaction (handler, outbox rows).
 _DB_ATTRIBUTES = {"db.system.name": "postgresql", "db.operation.name": "transaction"}
 
 M = TypeVar("M")
@@ -61,6 +61,16 @@ class Handling(Generic[M]):
     conn: Connection
     outbox: Outbox
     source: SourceRecord
+    # True when this record runs in a savepoint of its own (the batch was run again because a
+    # handler raised): a failure here undoes this record's writes only.
+    isolated: bool = False
+
+
+class IsolateAndRetry(Exception):  # noqa: N818 - a request, not an error
+    """Raised by a handler that hit a failure it deals with itself (the adapter's error log) and
+    needs its writes so far undone first: the batch is run again with each record in its own
+    savepoint (`Handling.isolated`), and nothing is logged as a handler failure. Batches
+    without failures thus pay no savepoint."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +80,6 @@ class Route(Generic[M]):
     message_id: Callable[[M], str]
     handle: Callable[[Handling[M]], Awaitable[None]]
     correlation_id: Callable[[M], str | None] = lambda _m: None
-    # Consumers for this topic in the service's group; None = the service's setting.
-    workers: int | None = None
 
 
 class ContractViolation(ValueError):
@@ -116,9 +124,31 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+@dataclass
+class _Item(Generic[M]):
+    """One record of a batch, parsed (or not) before the transaction opens."""
+
+    source: SourceRecord
+    inbox_key: str  # the message id, or its position (`inbox.position_key`) when it has none
+    message: M | None = None
+    correlation_id: str = ""
+    dead_letter: tuple[str, str] | None = None  # (code, text) when it cannot be handled
+
+
+class _HandlerFailed(Exception):
+    """A handler raised on the fast path: the batch is rolled back and run with savepoints."""
+
+
 class MessageProcessor(Generic[M]):
-    """Runs one route's recipe for one record. Independent of FastStream so that the
-    recipe itself is testable without a broker."""
+    """Runs one route's recipe for a batch of records of one partition. Independent of
+    FastStream and of the consumer loop so that the recipe itself is testable without a broker.
+
+    A batch is ONE transaction: one statement claims every record's inbox key, each new
+    record is handled in turn, dead letters are acknowledged by Kafka, then ONE commit. When a
+    handler raises, the batch is rolled back and run again with each record in its own
+    SAVEPOINT (the failing record is rolled back alone, retried, then dead-lettered; the others
+    commit). A dead-lettered record keeps its inbox row, so a replay from offset 0 does not dead-letter
+    it again. A transient error (`TRANSIENT_ERRORS`) rolls the whole batch back and raises."""
 
     def __init__(
         self,
@@ -140,21 +170,27 @@ class MessageProcessor(Generic[M]):
     async def process(self, source: SourceRecord) -> str:
         """Return what happened: `handled`, `duplicate` or `dead-lettered`. Raises only for
         transient failures, which must not commit the offset."""
-        started = time.perf_counter()
-        try:
-            # The record's trace continues here (docs/observability.md): a CONSUMER span whose
-            # context the handling's transaction and outbox rows inherit.
-            with tracing.consuming(source.headers, f"process {source.topic}",
-                                   self._span_attributes(source) if tracing.enabled() else None) as trace_id:
-                outcome = await self._process(source, trace_id)
-                if tracing.enabled():
-                    trace.get_current_span().set_attribute("q2c.outcome", outcome)
-        except BaseException:
-            metrics.MESSAGES.labels(self.service, source.topic, "retried").inc()
-            raise
-        metrics.MESSAGES.labels(self.service, source.topic, outcome).inc()
-        metrics.HANDLER_SECONDS.labels(self.service, source.topic).observe(time.perf_counter() - started)
+        [outcome] = await self.process_batch([source])
         return outcome
+
+    async def process_batch(self, sources: Sequence[SourceRecord]) -> list[str]:
+        """The outcome of each record, in order (records of one partition, in offset order).
+        Raises only for transient failures: then nothing of the batch is committed."""
+        if not sources:
+            return []
+        started = time.perf_counter()
+        topic = sources[0].topic
+        try:
+            outcomes = await self._process_batch(sources)
+        except BaseException:
+            metrics.MESSAGES.labels(self.service, topic, "retried").inc(len(sources))
+            raise
+        each = (time.perf_counter() - started) / len(sources)
+        histogram = metrics.HANDLER_SECONDS.labels(self.service, topic)
+        for outcome in outcomes:
+            metrics.MESSAGES.labels(self.service, topic, outcome).inc()
+            histogram.observe(each)  # the batch's time, shared out: per-message cost
+        return outcomes
 
     def _span_attributes(self, source: SourceRecord) -> dict[str, str | int]:
         attributes: dict[str, str | int] = {
@@ -166,68 +202,121 @@ class MessageProcessor(Generic[M]):
             attributes["messaging.kafka.message.key"] = source.key.decode("utf-8", "replace")
         return attributes
 
-    async def _process(self, source: SourceRecord, trace_id: str | None = None) -> str:
-        bind_message_context(topic=source.topic, partition=source.partition, offset=source.offset,
-                             key=source.key.decode("utf-8", "replace") if source.key else None, trace_id=trace_id)
+    def _parse(self, source: SourceRecord) -> _Item[M]:
         position = inbox.position_key(source.topic, source.partition, source.offset)
         try:
             message = self.route.parse(decode_object(source.value))
         except NotAJsonObject as exc:
-            return await self._dead_letter_once(source, position, dl.NOT_JSON, str(exc))
+            return _Item(source, position, dead_letter=(dl.NOT_JSON, str(exc)))
         except ValidationError as exc:
-            return await self._dead_letter_once(source, position, dl.INVALID, describe_validation_error(exc))
+            return _Item(source, position, dead_letter=(dl.INVALID, describe_validation_error(exc)))
         except ContractViolation as exc:
-            return await self._dead_letter_once(source, position, dl.INVALID, str(exc))
-
+            return _Item(source, position, dead_letter=(dl.INVALID, str(exc)))
         message_id = self.route.message_id(message)
         # A flow keeps one correlation id across services: from the message, else from the
         # headers q2c puts on what it publishes, else this message starts the flow.
         correlation_id = (self.route.correlation_id(message) or source.headers.get(h.CORRELATION_ID)
                           or message_id)
-        bind_message_context(message_id=message_id, correlation_id=correlation_id,
+        return _Item(source, message_id, message, correlation_id)
+
+    def _bind(self, item: _Item[M], trace_id: str | None = None) -> None:
+        source = item.source
+        bind_message_context(topic=source.topic, partition=source.partition, offset=source.offset,
+                             key=source.key.decode("utf-8", "replace") if source.key else None,
+                             message_id=item.inbox_key if item.message is not None else None,
+                             correlation_id=item.correlation_id or None,
                              causation_id=source.headers.get(h.CAUSATION_ID), trace_id=trace_id)
+
+    async def _process_batch(self, sources: Sequence[SourceRecord]) -> list[str]:
+        items = [self._parse(source) for source in sources]
+        try:
+            # Fast path: no savepoints (each costs two round trips and a subtransaction).
+            return await self._run(items, savepoints=False)
+        except _HandlerFailed:
+            # One record's handler raised: everything was rolled back; again, each record in
+            # its own savepoint, so that only that one is retried and dead-lettered.
+            return await self._run(items, savepoints=True)
+
+    async def _run(self, items: list[_Item[M]], *, savepoints: bool) -> list[str]:
+        outcomes: list[str] = []
+        letters: list[tuple[_Item[M], str, str]] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            new = await inbox.claim_many(conn, self.service, [item.inbox_key for item in items])
+            for item in items:
+                # The record's trace continues here (docs/observability.md): a CONSUMER span and
+                # its part of the transaction, whose context the outbox rows it writes inherit.
+                with tracing.consuming(item.source.headers, f"process {item.source.topic}",
+                                       self._span_attributes(item.source) if tracing.enabled() else None
+                                       ) as trace_id:
+                    self._bind(item, trace_id)
+                    outcome = await self._one(conn, item, new, letters, savepoints=savepoints)
+                    if tracing.enabled():
+                        trace.get_current_span().set_attribute("q2c.outcome", outcome)
+                outcomes.append(outcome)
+            # Every dead letter is acknowledged by Kafka before the inbox rows that stand
+            # for them commit (a crash in between sends them again: at least once).
+            for item, code, text in letters:
+                self._bind(item)
+                await self.dead_letters.send(item.source, code, text)
+        return outcomes
+
+    async def _one(self, conn: Connection, item: _Item[M], new: set[str],
+                   letters: list[tuple[_Item[M], str, str]], *, savepoints: bool) -> str:
+        """One record of the chunk, in the chunk's transaction: its outcome."""
+        if item.inbox_key not in new:  # handled before, or earlier in this batch
+            log.info("message.duplicate")
+            return "duplicate"
+        new.discard(item.inbox_key)
+        if item.dead_letter is not None:
+            letters.append((item, *item.dead_letter))
+            return "dead-lettered"
         if tracing.enabled():
-            trace.get_current_span().set_attributes({"messaging.message.id": message_id,
-                                                     "q2c.correlation_id": correlation_id})
+            trace.get_current_span().set_attributes({"messaging.message.id": item.inbox_key,
+                                                     "q2c.correlation_id": item.correlation_id})
+        with tracing.span("db.transaction", SpanKind.CLIENT, _DB_ATTRIBUTES):
+            if savepoints:
+                failure = await self._handle(conn, item)
+                if failure is not None:
+                    letters.append((item, dl.HANDLER_FAILED, failure))
+                    return "dead-lettered"
+            else:
+                await self._handle_plain(conn, item)
+        return "handled"
+
+    async def _handle_plain(self, conn: Connection, item: _Item[M]) -> None:
+        assert item.message is not None
+        outbox = Outbox(conn, self.service, self.catalog,
+                        correlation_id=item.correlation_id, causation_id=item.inbox_key)
+        try:
+            await self.route.handle(Handling(item.message, item.inbox_key, conn, outbox, item.source))
+        except TRANSIENT_ERRORS:
+            raise
+        except IsolateAndRetry as exc:
+            raise _HandlerFailed from exc
+        except Exception as exc:
+            log.exception("message.handler_failed", attempt=1)
+            raise _HandlerFailed from exc
+        log.info("message.handled")
+
+    async def _handle(self, conn: Connection, item: _Item[M]) -> str | None:
+        """Handle one claimed record in its own savepoint; None when handled, else the text
+        of the last failure after `attempts` tries (each rolled back whole)."""
+        assert item.message is not None
         for attempt in range(1, self.attempts + 1):
             try:
-                return await self._handle_once(message, message_id, correlation_id, source)
+                async with conn.transaction():  # a SAVEPOINT: a failure undoes this record only
+                    outbox = Outbox(conn, self.service, self.catalog,
+                                    correlation_id=item.correlation_id, causation_id=item.inbox_key)
+                    await self.route.handle(Handling(item.message, item.inbox_key, conn, outbox, item.source,
+                                                     isolated=True))
             except TRANSIENT_ERRORS:
                 raise
             except Exception as exc:
                 log.exception("message.handler_failed", attempt=attempt)
                 if attempt == self.attempts:
-                    return await self._dead_letter_once(source, message_id, dl.HANDLER_FAILED,
-                                                        f"{type(exc).__name__}: {exc}")
+                    return f"{type(exc).__name__}: {exc}"
                 await asyncio.sleep(0.1 * attempt)
+            else:
+                log.info("message.handled")
+                return None
         raise AssertionError("unreachable")
-
-    async def _dead_letter_once(self, source: SourceRecord, inbox_key: str, code: str, text: str) -> str:
-        """Dead-letter a record, and count it as handled: the inbox row is written once Kafka has
-        the dead letter (a crash in between sends it again: at least once), so a replay of the
-        topic from an earlier offset adds nothing to the DLQ."""
-        async with self.pool.acquire() as conn:
-            if await inbox.seen(conn, self.service, inbox_key):
-                log.info("message.duplicate", dead_lettered_before=True)
-                return "duplicate"
-        await self.dead_letters.send(source, code, text)
-        async with self.pool.acquire() as conn:
-            await inbox.claim(conn, self.service, inbox_key)
-        return "dead-lettered"
-
-    async def _handle_once(
-        self, message: M, message_id: str, correlation_id: str, source: SourceRecord
-    ) -> str:
-        with tracing.span("db.transaction", SpanKind.CLIENT, _DB_ATTRIBUTES):
-            return await self._transaction(message, message_id, correlation_id, source)
-
-    async def _transaction(self, message: M, message_id: str, correlation_id: str, source: SourceRecord) -> str:
-        async with self.pool.acquire() as conn, conn.transaction():
-            if not await inbox.claim(conn, self.service, message_id):
-                log.info("message.duplicate")
-                return "duplicate"
-            outbox = Outbox(conn, self.service, self.catalog,
-                            correlation_id=correlation_id, causation_id=message_id)
-            await self.route.handle(Handling(message, message_id, conn, outbox, source))
-        log.info("message.handled")
-        return "handled"

@@ -15,9 +15,15 @@ async def claim(conn: Connection, consumer: str, message_id: str) -> bool:
     return status == "INSERT 0 1"
 
 
-async def seen(conn: Connection, consumer: str, message_id: str) -> bool:
-    return bool(await conn.fetchval("SELECT 1 FROM inbox WHERE consumer = $1 AND message_id = $2",
-                                    consumer, message_id))
+async def claim_many(conn: Connection, consumer: str, message_ids: list[str]) -> set[str]:
+    """Claim a batch's message ids in one statement; return those that were new. Sorted, so
+    two transactions claiming overlapping ids lock them in the same order (no deadlock)."""
+    rows = await conn.fetch(
+        "INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::text[]) "
+        "ON CONFLICT DO NOTHING RETURNING message_id",
+        consumer, sorted(set(message_ids)),
+    )
+    return {row[0] for row in rows}
 
 
 def position_key(topic: str, partition: int, offset: int) -> str:

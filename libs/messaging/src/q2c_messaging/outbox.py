@@ -8,10 +8,12 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka import errors as kafka_errors
+from asyncpg.pool import PoolConnectionProxy
 from pydantic import BaseModel
 
 from q2c_contracts.codec import encode
@@ -57,6 +59,7 @@ WHERE id = $1 RETURNING parked_at IS NOT NULL AS parked
 CAREFUL_BATCH = 100
 
 ProducerFactory = Callable[[], AIOKafkaProducer]
+PoolConnection: TypeAlias = PoolConnectionProxy  # the relay keeps one of the pool
 
 
 class UnauthorisedWrite(RuntimeError):
@@ -135,6 +138,12 @@ class OutboxRelay:
     together (the idempotent producer keeps their order per partition), then the batch is
     deleted in one statement. Wakes on NOTIFY from the insert trigger, polls as a fallback.
 
+    The relay keeps ONE connection of the pool for itself: it LISTENs on it, holds the
+    session advisory lock that makes it the one publisher of this database (per-key order
+    across replicas; a replica without the lock tries again at each poll), and runs a pass in
+    two statements, the read and the delete, with `synchronous_commit = off`: a delete lost in
+    a crash only publishes its rows again, which the consumers' inbox absorbs.
+
     A refused row (`REFUSALS`) counts an attempt; the relay then sends rows one at a time until
     no refused row is left in its window, renewing its producer after each refusal; at
     `max_attempts` the row is parked (`q2c_outbox_parked_total`) until `outbox retry`.
@@ -145,7 +154,6 @@ class OutboxRelay:
         pool: asyncpg.Pool,
         producer: ProducerFactory,
         *,
-        listen_dsn: str | None = None,
         service: str = "",
         batch_size: int = 500,
         poll_interval: float = 1.0,
@@ -154,13 +162,13 @@ class OutboxRelay:
         self._pool = pool
         self._new_producer = producer
         self._producer: AIOKafkaProducer | None = None
-        self._listen_dsn = listen_dsn
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._max_attempts = max_attempts
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._listener: asyncpg.Connection | None = None
+        self._conn: PoolConnection | None = None  # the relay's own: LISTEN, the lock, its passes
+        self._locked = False
         self._stopping = False
         self._more = False  # the last pass filled its window: go again at once
         self.published = 0
@@ -173,7 +181,8 @@ class OutboxRelay:
 
     async def start(self) -> None:
         await self._ready_producer()
-        await self._listen()
+        with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
+            await self._leader()  # else the first pass tries again
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def _ready_producer(self) -> AIOKafkaProducer:
@@ -191,16 +200,36 @@ class OutboxRelay:
                 await producer.stop()
         await self._ready_producer()
 
-    async def _listen(self) -> None:
-        """(Re)open the LISTEN connection; without it the relay still polls."""
-        if not self._listen_dsn or (self._listener is not None and not self._listener.is_closed()):
-            return
-        try:
-            self._listener = await asyncpg.connect(self._listen_dsn, timeout=5)
-            await self._listener.add_listener("outbox", lambda *_: self._wake.set())
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            self._listener = None
-            log.warning("outbox.listen_failed", error=repr(exc))
+    async def _leader(self) -> PoolConnection | None:
+        """The relay's connection when it holds the publishing lock, else None. Opened (LISTEN,
+        lock, no synchronous commit) on first use and again after the database went away."""
+        if self._conn is not None and self._conn.is_closed():
+            await self._drop_connection()
+        if self._conn is None:
+            conn: PoolConnection = await self._pool.acquire()
+            try:
+                await conn.execute("SET synchronous_commit = off")
+                await conn.add_listener("outbox", self._on_notify)
+            except BaseException:
+                await self._pool.release(conn)
+                raise
+            self._conn, self._locked = conn, False
+        if not self._locked:
+            self._locked = bool(await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK_KEY))
+        return self._conn if self._locked else None
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn, self._locked = self._conn, None, False
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                if not conn.is_closed():
+                    # The pool does not reset sessions (q2c_persistence.pool): unlock, UNLISTEN
+                    # and synchronous_commit back to on, before anyone else gets it.
+                    await conn.reset(timeout=2)
+                await self._pool.release(conn, timeout=2)
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Let the batch in flight finish (fewer republished messages), then end."""
@@ -211,8 +240,10 @@ class OutboxRelay:
                 await asyncio.wait_for(self._task, timeout)
             except (TimeoutError, asyncio.CancelledError):
                 pass
-        if self._listener and not self._listener.is_closed():
-            await self._listener.close()
+        if self._conn is not None and not self._conn.is_closed() and self._locked:
+            with contextlib.suppress(Exception):
+                await self._conn.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK_KEY)
+        await self._drop_connection()
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
@@ -228,32 +259,34 @@ class OutboxRelay:
                 raise
             except Exception as exc:  # broker or database away: retry, never drop
                 log.warning("outbox.publish_failed", error=repr(exc), retry_in=backoff)
+                if isinstance(exc, (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)):
+                    await self._drop_connection()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
             if not self._more and not self._stopping:
-                await self._listen()  # after a database restart the old LISTEN connection is gone
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 
     async def publish_batch(self) -> int:
-        """Publish up to one batch; return how many rows went out."""
+        """Publish up to one batch; return how many rows went out (0 when another relay of
+        this database holds the publishing lock)."""
+        self._more = False
         producer = await self._ready_producer()
-        async with self._pool.acquire() as conn, conn.transaction():
-            self._more = False
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK_KEY):
-                return 0
-            rows = await conn.fetch(_NEXT_ROWS, self._batch_size)
-            if not rows:
-                return 0
-            careful = any(row["attempts"] for row in rows)
-            if careful:
-                rows = rows[:CAREFUL_BATCH]
-                done = await self._one_at_a_time(rows)
-            else:
-                done = await self._pipelined(producer, rows)
-            await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done.sent)
-            parked = [row for row, exc in done.refused if await self._refused(conn, row, exc)]
+        conn = await self._leader()
+        if conn is None:
+            return 0
+        rows = await conn.fetch(_NEXT_ROWS, self._batch_size)
+        if not rows:
+            return 0
+        careful = any(row["attempts"] for row in rows)
+        if careful:
+            rows = rows[:CAREFUL_BATCH]
+            done = await self._one_at_a_time(rows)
+        else:
+            done = await self._pipelined(producer, rows)
+        await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done.sent)
+        parked = [row for row, exc in done.refused if await self._refused(conn, row, exc)]
         if done.refused and not careful:
             await self._renew_producer()
         self._more = len(rows) == (CAREFUL_BATCH if careful else self._batch_size) and bool(done.sent)

@@ -13,7 +13,7 @@ def make_producer(bootstrap: str, client_id: str, credentials: KafkaCredentials 
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
-        linger_ms=5,
+        linger_ms=0,
         max_batch_size=256 * 1024,
         request_timeout_ms=30_000,
         **security_kwargs(credentials),

@@ -1,6 +1,6 @@
 """The composition root every service shares: settings, logging, the database pool and its
-migrations, the FastStream broker with one subscriber per route, the outbox relay and the
-dead-letter producer, started and stopped in the right order.
+migrations, the service's consumers (`batching.ServiceConsumer`, every route's topic), the outbox
+relay and the dead-letter producer, started and stopped in the right order.
 
 A service module builds a `ServiceRuntime`, adds its routes and start-up work, and exposes
 `runtime.app` (a FastStream application: `faststream run pkg.app:app` or `python -m pkg`)."""
@@ -11,22 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import uvloop
 from aiokafka import AIOKafkaProducer, TopicPartition
-from faststream import AckPolicy, FastStream
+from faststream import FastStream
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
 from q2c_observability import configure_logging, get_logger, metrics, tracing
 from q2c_observability.http import HealthServer
 from q2c_persistence import Connection, MigrationSet, apply_migrations, create_pool, load_migrations
 
-from . import headers
+from .batching import ServiceConsumer
 from .catalog import TopicCatalog, load_catalog
-from .consumer import TRANSIENT_ERRORS, MessageProcessor, Route
-from .dead_letters import DeadLetters, SourceRecord
+from .consumer import MessageProcessor, Route
+from .dead_letters import DeadLetters
 from .lag import GroupLag
 from .outbox import Outbox, OutboxRelay, outbox_counts
 from .producer import make_producer
+from .security import security_kwargs
 from .settings import RuntimeSettings
 
 log = get_logger(__name__)
@@ -65,6 +66,7 @@ class ServiceRuntime:
                               after_shutdown=[self._stop])
         self._routes: list[Route[Any]] = []
         self._processors: dict[str, MessageProcessor[Any]] = {}
+        self._consumer: ServiceConsumer | None = None
         self._startup_hooks: list[StartupHook] = []
         self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -82,37 +84,12 @@ class ServiceRuntime:
         return self._pool
 
     def route(self, route: Route[Any]) -> None:
-        """Subscribe `route.topic` with the consumer recipe, in the service's group."""
+        """Consume `route.topic` with the consumer recipe, in the service's group (the service's
+        consumers, `batching.ServiceConsumer`, read all its routed topics)."""
         spec = self.catalog[route.topic]
         if self.service not in spec.consumers:
             raise ValueError(f"{self.service} is not a declared consumer of {route.topic}")
         self._routes.append(route)
-
-        async def on_record(msg: KafkaMessage) -> None:
-            record = msg.raw_message
-            assert not isinstance(record, tuple), "one record per call: the subscriber is not a batch one"
-            source = SourceRecord(record.topic, record.partition, record.offset, record.key, record.value,
-                                  headers.from_kafka(record.headers))
-            try:
-                await self._processors[route.topic].process(source)
-            except TRANSIENT_ERRORS as exc:
-                # Nack: FastStream seeks back, the record is read again. Pause first so a
-                # database or broker outage does not become a hot loop.
-                log.warning("message.retry_later", error=repr(exc))
-                await asyncio.sleep(1.0)
-                raise
-
-        self.broker.subscriber(
-            route.topic,
-            group_id=self.service,
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            auto_offset_reset="earliest",
-            # Members learn of a rebalance at their next heartbeat: a short interval makes
-            # start-up (every subscriber's consumers joining the one group) take seconds, not tens.
-            heartbeat_interval_ms=500,
-            session_timeout_ms=10_000,
-            max_workers=min(route.workers or self.settings.consumer_workers, spec.partitions),
-        )(on_record)
 
     def background(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `task` for the life of the service (after start-up, cancelled at stop)."""
@@ -148,7 +125,7 @@ class ServiceRuntime:
         self._relay = OutboxRelay(
             self._pool, lambda: make_producer(self.settings.kafka_bootstrap, f"{self.service}-relay",
                                               self.settings.kafka_credentials),
-            listen_dsn=self.settings.db_url, service=self.service, batch_size=self.settings.relay_batch_size,
+            service=self.service, batch_size=self.settings.relay_batch_size,
             poll_interval=self.settings.relay_poll_interval, max_attempts=self.settings.relay_max_attempts,
         )
         await self._relay.start()
@@ -157,6 +134,16 @@ class ServiceRuntime:
         self._tasks = [asyncio.create_task(task()) for task in [*self._background, self._watch_outbox]]
         if self.settings.lag_interval > 0:
             self._tasks.append(asyncio.create_task(self.group_lag().run(self.settings.lag_interval)))
+        # Consuming starts once start-up work is done.
+        most_partitions = max((self.catalog[topic].partitions for topic in self._processors), default=1)
+        self._consumer = ServiceConsumer(
+            self._processors, bootstrap=self.settings.kafka_bootstrap, group_id=self.service,
+            client_id=self.service, workers=min(self.settings.consumer_workers, most_partitions),
+            max_records=self.settings.consumer_batch_size,
+            transaction_records=self.settings.consumer_transaction_records,
+            security=security_kwargs(self.settings.kafka_credentials, from_env=False),
+        )
+        await self._consumer.start()
         if self.settings.http_port:
             self._http = HealthServer(self.settings.http_port, self._health, host=self.settings.http_host,
                                       refresh=self._count_outbox, ready=self._readiness)
@@ -195,10 +182,10 @@ class ServiceRuntime:
 
     async def _readiness(self) -> dict[str, bool]:
         """Able to do its work: database and Kafka reachable, migrations applied, every
-        subscriber consuming, the outbox relay running."""
+        consumer polling, the outbox relay running."""
         checks = await self._health()
         checks["migrations"] = self._migrated
-        checks["consumers"] = bool(self.broker.running) and all(sub.running for sub in self.broker.subscribers)
+        checks["consumers"] = self._consumer is not None and self._consumer.running
         checks["relay"] = self._relay is not None and self._relay.running
         return checks
 
@@ -219,6 +206,9 @@ class ServiceRuntime:
     async def _stop(self) -> None:
         if self._http:
             await self._http.stop()
+        if self._consumer:
+            await self._consumer.stop()
+            self._consumer = None
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -233,4 +223,6 @@ class ServiceRuntime:
         log.info("service.stopped")
 
     def run(self) -> None:
-        asyncio.run(self.app.run())
+        # uvloop: the event loop of libuv. A service spends most of its CPU in the loop's
+        # socket reads and writes (PostgreSQL and Kafka round trips); uvloop does them in C.
+        uvloop.run(self.app.run())

@@ -17,9 +17,14 @@ class RuntimeSettings(BaseSettings):
     # The service's own database, opened with the service's own role.
     db_url: str
     log_level: str = "INFO"
-    # Consumers per subscribed topic, each owning some partitions: order is kept within a
-    # partition (one key's messages), work runs concurrently across partitions.
+    # Consumers of the service (each reads all its topics and owns some of their partitions):
+    # order is kept within a partition (one key's messages), partitions run concurrently.
     consumer_workers: int = 3
+    # Records per poll of one consumer (all its partitions), and per database transaction.
+    # A transaction uses savepoints only when a handler failed; PostgreSQL caches 64
+    # subtransactions per transaction, more make every snapshot slower while it runs.
+    consumer_batch_size: int = 200
+    consumer_transaction_records: int = 100
     relay_batch_size: int = 500
     relay_poll_interval: float = 1.0
     # A row the broker refuses this many times is parked (`outbox parked|retry`).

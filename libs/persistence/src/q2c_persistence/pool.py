@@ -20,6 +20,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """What the pool runs on a connection given back, after asyncpg has rolled back any open
+    transaction and dropped its listeners: nothing. The default reset query (unlock advisory
+    locks, close cursors, UNLISTEN, RESET ALL) cost a round trip on every release, one
+    statement in eight of the adapter's (docs/performance.md). No q2c code leaves session state
+    on a pooled connection: locks are transaction-scoped, and the outbox relay, which keeps a
+    connection with a session lock, LISTEN and a setting, resets it itself before release."""
+
+
 async def create_pool(
     dsn: str, *, min_size: int = 2, max_size: int = 10, connect_timeout: float = 30.0
 ) -> asyncpg.Pool:
@@ -29,7 +38,7 @@ async def create_pool(
     while True:
         try:
             return await asyncpg.create_pool(
-                dsn, min_size=min_size, max_size=max_size, init=_init_connection
+                dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_keep_session
             )
         except (OSError, asyncpg.CannotConnectNowError) as exc:
             if asyncio.get_running_loop().time() >= deadline:

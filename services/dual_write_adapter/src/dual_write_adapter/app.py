@@ -12,7 +12,6 @@ import asyncpg
 from q2c_contracts import limits
 from q2c_contracts.dataverse import DataverseChange
 from q2c_contracts.scm import FeatureStateEvent
-from q2c_contracts.topics import SCM_FEATURE_EVENTS
 from q2c_messaging.consumer import ContractViolation, Handling, Route, Typed, envelope_route
 from q2c_messaging.runtime import ServiceRuntime
 from q2c_observability import get_logger
@@ -67,7 +66,8 @@ def build() -> ServiceRuntime:
 
     def change_route(tmap: TableMap) -> Route[DataverseChange]:
         async def handle(h: Handling[DataverseChange]) -> None:
-            await engine.dispatch(h.conn, h.outbox, SALES + tmap.name, h.message.model_dump(mode="json"))
+            await engine.dispatch(h.conn, h.outbox, SALES + tmap.name, h.message.model_dump(mode="json"),
+                                  isolated=h.isolated)
         assert tmap.sales.changes is not None
         return Route(topic=tmap.sales.changes, parse=lambda raw: parse_change(raw, tmap),
                      message_id=lambda c: c.message_id, handle=handle)
@@ -76,16 +76,18 @@ def build() -> ServiceRuntime:
         async def handle(h: Handling[Any]) -> None:
             if isinstance(h.message, FeatureStateEvent):  # the adapter's own copy of the switches
                 await repo.store_feature(h.conn, h.message.name, h.message.kind, h.message.value)
-            await engine.dispatch(h.conn, h.outbox, SCM + topic, h.message.model_dump(mode="json"))
+            await engine.dispatch(h.conn, h.outbox, SCM + topic, h.message.model_dump(mode="json"),
+                                  isolated=h.isolated)
         return Route(topic=topic, parse=EVENT_MODELS[topic].model_validate, message_id=lambda e: e.event_id,
-                     handle=handle, workers=1 if topic == SCM_FEATURE_EVENTS else None)
+                     handle=handle)
 
     def result_route(topic: str, envelope: str) -> Route[Any]:
         async def handle(h: Handling[Typed[Any]]) -> None:
             # Refusals are not queued by a pause: the Sales change they answer was taken already.
             kind = RESULT + envelope
             await engine.process(h.conn, h.outbox, kind, h.message.payload.model_dump(mode="json"),
-                                 frozenset(m.name for m in maps.values() if m.results and m.results.topic == topic))
+                                 frozenset(m.name for m in maps.values() if m.results and m.results.topic == topic),
+                                 isolated=h.isolated)
         return envelope_route(topic, {envelope: RESULT_MODELS[envelope]}, handle)
 
     for tmap in maps.values():

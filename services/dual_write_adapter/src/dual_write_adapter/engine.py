@@ -11,7 +11,7 @@ import asyncpg
 from pydantic import ValidationError
 
 from q2c_contracts.dataverse import DataverseChange
-from q2c_messaging.consumer import describe_validation_error
+from q2c_messaging.consumer import IsolateAndRetry, describe_validation_error
 from q2c_messaging.outbox import Outbox
 from q2c_observability import get_logger
 
@@ -37,11 +37,9 @@ class Engine:
         await repo.ensure_map_states(conn, list(self.sync.maps), RUNNING)
 
     async def states(self, conn: asyncpg.Connection, lock: tuple[str, ...] = ()) -> dict[str, str]:
-        """Every map's state; the maps in `lock` are share-locked, so a resume cannot switch
-        them to Running between our read and our queuing of the change."""
-        if lock:
-            await repo.share_lock_maps(conn, list(lock))
-        return await repo.map_states(conn)
+        """Every map's state, or with `lock` only those maps', share-locked, so a resume cannot
+        switch them to Running between our read and our queuing of the change."""
+        return await (repo.share_locked_map_states(conn, list(lock)) if lock else repo.map_states(conn))
 
     def maps_of(self, kind: str) -> tuple[str, ...]:
         """Which maps a kind of change goes through."""
@@ -51,7 +49,8 @@ class Engine:
             return tuple(m.name for m in self.sync.by_events[kind.removeprefix(SCM)])
         raise MappingFailed(f"unknown kind of change {kind!r}")
 
-    async def dispatch(self, conn: asyncpg.Connection, outbox: Outbox, kind: str, payload: dict[str, Any]) -> None:
+    async def dispatch(self, conn: asyncpg.Connection, outbox: Outbox, kind: str, payload: dict[str, Any],
+                       *, isolated: bool = True) -> None:
         """Run a change through its running maps; queue it for its paused ones."""
         maps = self.maps_of(kind)
         states = await self.states(conn, lock=maps)
@@ -63,11 +62,24 @@ class Engine:
             elif state == NOT_RUNNING:
                 log.info("adapter.map_not_running", map=name, kind=kind)
         if running:
-            await self.process(conn, outbox, kind, payload, frozenset(running))
+            await self.process(conn, outbox, kind, payload, frozenset(running), isolated=isolated)
 
     async def process(self, conn: asyncpg.Connection, outbox: Outbox, kind: str, payload: dict[str, Any],
-                      maps: frozenset[str]) -> str | None:
-        """Apply one change; a translation failure is logged, not raised. Returns the reason."""
+                      maps: frozenset[str], *, isolated: bool = True) -> str | None:
+        """Apply one change; a translation failure is logged, not raised. Returns the reason.
+
+        A failed change must leave nothing behind but its error-log entry. `isolated`: the caller
+        undoes everything of this change when it fails, so it runs in a savepoint that the
+        error-log entry survives. Not isolated (the consumer's fast path, a batch without
+        savepoints): the change runs as it is, and a failure asks the consumer to run the batch
+        again with the change isolated (`IsolateAndRetry`), which is rare; the common path saves
+        a savepoint's two round trips per change."""
+        if not isolated:
+            try:
+                await self._apply(conn, outbox, kind, payload, maps)
+            except (MappingFailed, ValidationError) as exc:
+                raise IsolateAndRetry(str(exc)) from exc
+            return None
         try:
             async with conn.transaction():  # a savepoint: a failed change leaves nothing behind
                 await self._apply(conn, outbox, kind, payload, maps)

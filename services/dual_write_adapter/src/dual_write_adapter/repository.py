@@ -179,8 +179,10 @@ async def map_states(conn: asyncpg.Connection) -> dict[str, str]:
     return {r["name"]: r["state"] for r in rows}
 
 
-async def share_lock_maps(conn: asyncpg.Connection, names: list[str]) -> None:
-    await conn.execute("SELECT 1 FROM map_state WHERE name = ANY($1::text[]) FOR SHARE", names)
+async def share_locked_map_states(conn: asyncpg.Connection, names: list[str]) -> dict[str, str]:
+    """The states of `names`, share-locked (one statement: it runs for every change)."""
+    rows = await conn.fetch("SELECT name, state FROM map_state WHERE name = ANY($1::text[]) FOR SHARE", names)
+    return {r["name"]: r["state"] for r in rows}
 
 
 async def lock_map(conn: asyncpg.Connection, name: str) -> None:

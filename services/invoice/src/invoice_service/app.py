@@ -22,6 +22,5 @@ def build() -> ServiceRuntime:
                         message_id=lambda m: m.envelope.message_id, handle=service.on_decision,
                         correlation_id=lambda m: m.envelope.correlation_id))
     runtime.route(Route(topic=SCM_FEATURE_EVENTS, parse=FeatureStateEvent.model_validate,
-                        message_id=lambda e: e.event_id, handle=service.on_feature,
-                        workers=1))  # a few events a day: one consumer is plenty
+                        message_id=lambda e: e.event_id, handle=service.on_feature))
     return runtime

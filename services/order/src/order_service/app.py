@@ -33,6 +33,5 @@ def build() -> ServiceRuntime:
     runtime.route(Route(topic=SCM_QUOTE_EVENTS, parse=QuoteEvent.model_validate,
                         message_id=lambda e: e.event_id, handle=service.on_quote_event))
     runtime.route(Route(topic=SCM_FEATURE_EVENTS, parse=FeatureStateEvent.model_validate,
-                        message_id=lambda e: e.event_id, handle=service.on_feature,
-                        workers=1))  # a few events a day: one consumer is plenty
+                        message_id=lambda e: e.event_id, handle=service.on_feature))
     return runtime

@@ -18,8 +18,7 @@ def build() -> ServiceRuntime:
     runtime = ServiceRuntime(SERVICE, MIGRATIONS)
     runtime.route(envelope_route(OWNERSHIP_REQUESTS, {"ownership.decide": OwnershipRequest}, on_request))
     runtime.route(Route(topic=SCM_FEATURE_EVENTS, parse=FeatureStateEvent.model_validate,
-                        message_id=lambda e: e.event_id, handle=on_feature,
-                        workers=1))  # a few events a day: one consumer is plenty
+                        message_id=lambda e: e.event_id, handle=on_feature))
     runtime.route(Route(topic=SCM_QUOTE_EVENTS, parse=QuoteEvent.model_validate,
                         message_id=lambda e: e.event_id, handle=on_quote_event))
     return runtime

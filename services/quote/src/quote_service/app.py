@@ -42,11 +42,9 @@ def build() -> ServiceRuntime:
                                                        "ownership.rejected": OwnershipDecision},
                                  service.on_decision))
     runtime.route(Route(topic=SCM_FEATURE_EVENTS, parse=FeatureStateEvent.model_validate,
-                        message_id=lambda e: e.event_id, handle=service.on_feature,
-                        workers=1))  # a few events a day: one consumer is plenty
+                        message_id=lambda e: e.event_id, handle=service.on_feature))
     runtime.route(Route(topic=SCM_ORDER_EVENTS, parse=OrderEvent.model_validate,
-                        message_id=lambda e: e.event_id, handle=service.on_order_event,
-                        workers=2))  # order events outnumber quote ones; first-order-wins rests on order_link's key
+                        message_id=lambda e: e.event_id, handle=service.on_order_event))
 
     runtime.background(lambda: processor.run_continuously(runtime.pool, outbox_for, wake))
     return runtime

@@ -1,0 +1,177 @@
+"""The consume loop of a service: `workers` aiokafka consumers in the service's group, each
+subscribed to ALL the service's topics. Each polls a batch of records (`getmany`), handles each
+partition's records in order, a database transaction per chunk (`MessageProcessor.process_batch`,
+partitions concurrently), then commits the offsets of what was handled in ONE offset commit.
+
+Why not FastStream's subscribers (docs/decisions.md, "The consume loop"): a subscriber with
+manual commit and several consumers takes one topic only (FastStream raises "You must use a
+single topic with concurrent manual commit mode"), so a service ran a consumer per topic and
+worker (~100 in the stack, each with its connection, heartbeats and fetches); every record cost
+its own transaction and offset commit round trip; and the batch subscriber sleeps
+`batch_timeout_ms` after an empty poll, which a record arriving then waits out. FastStream stays
+the application runner (`runtime.app`: start-up and shutdown hooks).
+
+Durability is the recipe's: the offset of a record is committed only after the transaction
+that handled it has committed; a transient failure (database or broker away) commits
+nothing for that partition's remaining records, seeks back to the first of them, pauses and
+reads them again; other partitions of the batch are committed. A commit refused because of a
+rebalance leaves the records to their new owner, whose inbox absorbs them."""
+
+import asyncio
+import contextlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import ConsumerStoppedError, KafkaError
+
+from q2c_observability import get_logger
+
+from . import headers
+from .consumer import MessageProcessor
+from .dead_letters import SourceRecord
+
+log = get_logger(__name__)
+
+
+def source_record(record: ConsumerRecord[Any, Any]) -> SourceRecord:
+    return SourceRecord(record.topic, record.partition, record.offset, record.key, record.value,
+                        headers.from_kafka(record.headers))
+
+
+@dataclass
+class _Progress:
+    commit: int | None = None  # next offset to commit: every record before it is in the database
+    retry_from: int | None = None  # the first record to read again after a transient failure
+    error: BaseException | None = None
+
+
+class ServiceConsumer:
+    """The service's consumers: one loop each, sharing the partitions of every routed topic."""
+
+    def __init__(
+        self,
+        processors: Mapping[str, MessageProcessor[Any]],
+        *,
+        bootstrap: str,
+        group_id: str,
+        client_id: str,
+        workers: int,
+        max_records: int = 200,
+        transaction_records: int = 100,
+        retry_pause: float = 1.0,
+        graceful_timeout: float = 15.0,
+        security: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._processors = processors
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._client_id = client_id
+        self._workers = workers
+        self._max_records = max_records
+        self._transaction_records = transaction_records
+        self._retry_pause = retry_pause
+        self._graceful_timeout = graceful_timeout
+        self._security = dict(security or {})  # SASL login (q2c_messaging.security)
+        self._consumers: list[AIOKafkaConsumer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    async def start(self) -> None:
+        if not self._processors:
+            return
+        self._stopping = False
+        self._consumers = [
+            AIOKafkaConsumer(
+                *self._processors,
+                bootstrap_servers=self._bootstrap,
+                group_id=self._group_id,
+                client_id=self._client_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                # Members learn of a rebalance at their next heartbeat: a short interval makes
+                # start-up (the consumers joining the one group) take seconds, not tens.
+                heartbeat_interval_ms=500,
+                session_timeout_ms=10_000,
+                # An idle fetch waits this long at the broker, which answers at once when a record
+                # arrives: no latency, and no stream of empty fetches while idle.
+                fetch_max_wait_ms=5_000,
+                **self._security,
+            )
+            for _ in range(self._workers)
+        ]
+        # started together, so that they join the group in one rebalance
+        await asyncio.gather(*(consumer.start() for consumer in self._consumers))
+        self._tasks = [asyncio.create_task(self._run(consumer), name=f"consume-{n}")
+                       for n, consumer in enumerate(self._consumers)]
+
+    @property
+    def running(self) -> bool:
+        """Every consumer's loop is alive (readiness)."""
+        return bool(self._tasks) and not self._stopping and not any(task.done() for task in self._tasks)
+
+    async def stop(self) -> None:
+        """Let the batches in flight finish (their offsets committed), then leave the group."""
+        self._stopping = True
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=self._graceful_timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*(consumer.stop() for consumer in self._consumers), return_exceptions=True)
+        self._tasks, self._consumers = [], []
+
+    async def _run(self, consumer: AIOKafkaConsumer) -> None:
+        while not self._stopping:
+            try:
+                batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
+            except ConsumerStoppedError:
+                return
+            except KafkaError as exc:
+                log.warning("consumer.poll_failed", error=repr(exc))
+                await asyncio.sleep(self._retry_pause)
+                continue
+            if batches:
+                await self._handle(consumer, batches)
+
+    async def _handle(self, consumer: AIOKafkaConsumer,
+                      batches: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> None:
+        partitions = list(batches)
+        progress = await asyncio.gather(*(self._partition(batches[tp]) for tp in partitions))
+        offsets = {tp: p.commit for tp, p in zip(partitions, progress, strict=True) if p.commit is not None}
+        if offsets:
+            try:
+                await consumer.commit(offsets)
+            except KafkaError as exc:  # a rebalance took the partitions: their new owner re-reads them
+                log.warning("consumer.commit_failed", error=repr(exc))
+        retried = False
+        for tp, p in zip(partitions, progress, strict=True):
+            if p.retry_from is None:
+                continue
+            retried = True
+            # Read again from the first record not in the database, after a pause so that a
+            # database or broker outage does not become a hot loop.
+            log.warning("message.retry_later", topic=tp.topic, partition=tp.partition, offset=p.retry_from,
+                        error=repr(p.error))
+            with contextlib.suppress(Exception):  # not ours any more after a rebalance: fine
+                consumer.seek(tp, p.retry_from)
+        if retried:
+            await asyncio.sleep(self._retry_pause)
+
+    async def _partition(self, records: Sequence[ConsumerRecord[Any, Any]]) -> _Progress:
+        """One partition's records, in order, a transaction per chunk."""
+        progress = _Progress()
+        processor = self._processors[records[0].topic]
+        step = max(1, self._transaction_records)
+        for start in range(0, len(records), step):
+            chunk = records[start:start + step]
+            try:
+                await processor.process_batch([source_record(r) for r in chunk])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - transient, or a bug: nothing of it committed
+                progress.retry_from, progress.error = chunk[0].offset, exc
+                return progress
+            progress.commit = chunk[-1].offset + 1
+        return progress
