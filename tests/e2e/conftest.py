@@ -7,7 +7,7 @@ import pytest
 
 from q2c_localstack import kafka_security
 from q2c_localstack.config import StackConfig
-from q2c_localstack.probe import TopicProbe
+from q2c_localstack.probe import TopicProbe, stack_watch
 from q2c_messaging.acls import PARTY_PRINCIPALS
 from q2c_messaging.catalog import load_catalog
 from q2c_messaging.security import KafkaCredentials
@@ -33,6 +33,7 @@ async def probe_factory(running_stack: StackConfig) -> AsyncIterator[Any]:
 
     async def open_probe(*topics: str, from_beginning: bool = False) -> TopicProbe:
         probe = TopicProbe(running_stack.kafka_bootstrap, list(topics), from_beginning=from_beginning,
+                           watch=stack_watch(running_stack),
                            credentials=kafka_security.credentials(running_stack, "operator"), publish_as=publish_as)
         await probe.__aenter__()
         opened.append(probe)

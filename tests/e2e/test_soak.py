@@ -26,9 +26,11 @@ def soak_stack() -> Iterator[StackConfig]:
                                   http_base_port=14200 + PORT_OFFSET)
     stack.down(config, say=lambda _: None)  # leftovers of an interrupted run
     shutil.rmtree(config.home, ignore_errors=True)
-    stack.up(config)
-    yield config
-    stack.down(config)
+    try:
+        stack.up(config)
+        yield config
+    finally:  # a start that failed halfway leaves processes too
+        stack.down(config)
 
 
 async def test_a_minute_of_chaos_loses_nothing_doubles_nothing_and_a_replay_changes_nothing(

@@ -234,7 +234,7 @@ def test_wait_prints_each_answer_and_names_what_was_not_answered(monkeypatch: py
     from q2c_localstack.probe import Record
 
     def answer_first(bootstrap: str, outgoing: list[Outgoing], topics: list[str], *, wait: bool, timeout: float,
-                     on_answer: Any) -> list[Outgoing]:
+                     on_answer: Any, login: Any = None) -> list[Outgoing]:
         assert wait and topics == ["scm.command.results"]
         result = {"command_id": outgoing[0].id, "type": "quote.send", "target": "F-1", "outcome": "accepted"}
         on_answer(outgoing[0], Record("scm.command.results", 0, 0, outgoing[0].id, json.dumps(result).encode()))

@@ -355,7 +355,13 @@ class _SalesClient:
     async def _pump(self) -> None:
         assert self._consumer
         while True:
-            batches = await self._consumer.getmany(timeout_ms=100)
+            try:
+                batches = await self._consumer.getmany(timeout_ms=100)
+            except KafkaError:
+                # The broker away (killed by `make soak`, say): read on once it is back. Ending
+                # here would leave every waiting step unanswered, as if its write were lost.
+                await asyncio.sleep(0.5)
+                continue
             for records in batches.values():
                 for record in records:
                     key = record.key.decode() if record.key else ""
