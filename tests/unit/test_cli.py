@@ -288,3 +288,27 @@ def test_maps_as_a_table_and_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
     as_json = runner.invoke(cli.app, ["admin", "maps", "--json"])
     assert [json.loads(line) for line in as_json.output.splitlines()] == rows
     assert seen[0] == ["dual-write-adapter", "", "maps", "--json"]
+
+
+def test_processor_messages_as_a_table_and_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [{"message_id": "m-1", "type": "quotation.journal-requested", "document": "Q-000001",
+             "state": "Failed", "depends_on": None, "error": "[boom] the journal failed"}]
+    seen = stand_in(monkeypatch, rows)
+    table = runner.invoke(cli.app, ["processor", "messages", "Failed"])
+    assert table.exit_code == 0, table.output
+    assert "Q-000001" in table.output and "Failed" in table.output and "[boom]" in table.output
+    as_json = runner.invoke(cli.app, ["processor", "messages", "--json"])
+    assert [json.loads(line) for line in as_json.output.splitlines()] == rows
+    assert seen == [["quote", "", "messages", "Failed", "--json"], ["quote", "", "messages", "--json"]]
+
+
+def test_parked_outbox_rows_as_a_table_and_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [{"id": 7, "topic": "scm.quote.events", "key": "Q-000001", "bytes": 2_000_000, "attempts": 5,
+             "waiting": 2, "last_error": "MessageSizeTooLargeError", "parked_at": "2026-11-24T01:00:00+00:00"}]
+    seen = stand_in(monkeypatch, rows)
+    table = runner.invoke(cli.app, ["outbox", "quote", "parked"], env={"COLUMNS": "240"})
+    assert table.exit_code == 0, table.output
+    assert "scm.quote.events" in table.output and "MessageSizeTooLargeError" in table.output
+    as_json = runner.invoke(cli.app, ["outbox", "quote", "parked", "--json"])
+    assert [json.loads(line) for line in as_json.output.splitlines()] == rows
+    assert [s[0] for s in seen] == ["quote", "quote"] and seen[0][2:] == ["parked", "--json"]

@@ -182,8 +182,9 @@ def _run_admin(argv: list[str], service: str = "dual-write-adapter", module: str
         raise typer.Exit(code)
 
 
-def _admin_json(argv: list[str]) -> list[dict[str, Any]]:
-    command, env = admin_command(_config(), [*argv, "--json"])
+def _admin_json(argv: list[str], service: str = "dual-write-adapter", module: str | None = None
+                ) -> list[dict[str, Any]]:
+    command, env = admin_command(_config(), [*argv, "--json"], service, module=module)
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode:
         sys.stderr.write(done.stderr)
@@ -285,9 +286,20 @@ def admin_initial_sync() -> None:
 
 @processor_app.command("messages")
 def processor_messages(state: Annotated[str | None, typer.Argument(
-        help="Queued, Processed, Failed or Canceled")] = None) -> None:
+        help="Queued, Processed, Failed or Canceled")] = None, as_json: JsonOption = False) -> None:
     """The message processor's messages, oldest first."""
-    _run_admin(["messages", *([state] if state else [])], "quote")
+    argv = ["messages", *([state] if state else [])]
+    if not as_json and not terminal():
+        return _run_admin(argv, "quote")
+    rows = _admin_json(argv, "quote")
+    if as_json:
+        for row in rows:
+            print(json.dumps(row))
+        return
+    colour = {"Queued": "yellow", "Processed": "green", "Failed": "red", "Canceled": "white"}
+    _table("message processor", ["message", "type", "document", "state", "depends on", "error"],
+           [[r["message_id"], r["type"], r["document"], f"[{colour.get(r['state'], 'white')}]{r['state']}[/]",
+             r["depends_on"] or "-", escape(r["error"] or "")] for r in rows])
 
 
 @processor_app.command("cancel")
@@ -306,12 +318,24 @@ def processor_requeue(message_id: Annotated[str, typer.Argument(help="the messag
 def outbox(service: Annotated[str, typer.Argument(help="the service whose outbox (deploy/stack.yaml)")],
            action: Annotated[str, typer.Argument(help="parked | retry")],
            row: Annotated[str | None, typer.Argument(help="retry: the row id")] = None,
-           every: Annotated[bool, typer.Option("--all", help="retry: every parked row")] = False) -> None:
+           every: Annotated[bool, typer.Option("--all", help="retry: every parked row")] = False,
+           as_json: JsonOption = False) -> None:
     """One service's outbox rows the broker refused for good: SERVICE parked | retry ID | retry --all."""
     names = [s.name for s in _config().services]
     if service not in names or action not in ("parked", "retry"):
         print(f"q2c: outbox SERVICE parked|retry ID|--all, SERVICE one of {', '.join(names)}", file=sys.stderr)
         raise typer.Exit(2)
+    if action == "parked" and (as_json or terminal()):
+        rows = _admin_json(["parked"], service, OUTBOX_ADMIN_MODULE)
+        if as_json:
+            for r in rows:
+                print(json.dumps(r))
+            return
+        _table(f"{service}: parked outbox rows", ["id", "topic", "key", "bytes", "attempts", "parked at",
+                                                  "waiting behind", "last error"],
+               [[r["id"], r["topic"], r["key"], r["bytes"], r["attempts"], r["parked_at"], r["waiting"],
+                 f"[red]{escape(str(r['last_error']))}[/]"] for r in rows])
+        return
     _run_admin([action, *([row] if row else []), *(["--all"] if every else [])], service, OUTBOX_ADMIN_MODULE)
 
 

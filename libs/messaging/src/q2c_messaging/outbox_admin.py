@@ -9,6 +9,7 @@
 
 import argparse
 import asyncio
+import json
 import sys
 
 from q2c_persistence import create_pool
@@ -28,6 +29,7 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("command", choices=["parked", "retry"])
     parser.add_argument("id", nargs="?", help="retry: the row id, or --all")
     parser.add_argument("--all", action="store_true", help="retry: every parked row")
+    parser.add_argument("--json", action="store_true", help="parked: one JSON object per line")
     options = parser.parse_args(argv)
     if options.command == "retry" and (options.id is None) == (not options.all):
         parser.error("retry needs a row id or --all")
@@ -36,6 +38,12 @@ async def main(argv: list[str]) -> int:
         async with pool.acquire() as conn:
             if options.command == "parked":
                 rows = await conn.fetch(_PARKED)
+                if options.json:
+                    for r in rows:
+                        print(json.dumps({**{k: r[k] for k in ("id", "topic", "key", "bytes", "attempts", "waiting",
+                                                               "last_error")},
+                                          "parked_at": r["parked_at"].isoformat()}))
+                    return 0
                 for r in rows:
                     print(f"{r['id']}  {r['topic']}  {r['key']}  {r['bytes']} B  attempts {r['attempts']}  "
                           f"parked {r['parked_at']:%Y-%m-%d %H:%M:%S}  {r['waiting']} waiting behind  "

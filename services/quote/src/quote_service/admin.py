@@ -9,6 +9,7 @@ Every state change is published on scm.processor.events through the outbox."""
 
 import argparse
 import asyncio
+import json
 import sys
 
 from q2c_contracts.quote import ProcessorState
@@ -30,12 +31,18 @@ async def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["messages", "cancel", "requeue"])
     parser.add_argument("arg", nargs="?")
+    parser.add_argument("--json", action="store_true", help="messages: one JSON object per line")
     options = parser.parse_args(argv)
     pool = await create_pool(RuntimeSettings().db_url, min_size=1, max_size=2)
     try:
         async with pool.acquire() as conn:
             if options.command == "messages":
                 rows = await repo.processor_messages(conn, options.arg)
+                if options.json:
+                    for r in rows:
+                        print(json.dumps({k: r[k] for k in ("message_id", "type", "document", "state",
+                                                            "depends_on", "error")}))
+                    return 0
                 for r in rows:
                     print(f"{r['message_id']}  {r['type']:<38} {r['document']:<12} {r['state']:<9} "
                           f"{r['depends_on'] or '-':<36} {r['error'] or ''}")
