@@ -1,22 +1,12 @@
 """Each service's HTTP endpoint (ARCHITECTURE.md "Observability"): /health says whether its
 database and Kafka are reachable, /metrics counts messages, latency, outbox and dead letters."""
 
-import asyncio
 import json
 
 from q2c_localstack.config import StackConfig
 
+from ..http_clients import http_get as get
 from .feature_clients import COMMANDS, RESULTS, command
-
-
-async def get(port: int, path: str) -> tuple[int, str]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
-    await writer.drain()
-    response = (await reader.read()).decode()
-    writer.close()
-    head, _, body = response.partition("\r\n\r\n")
-    return int(head.split()[1]), body
 
 
 async def test_every_service_reports_health(running_stack: StackConfig) -> None:

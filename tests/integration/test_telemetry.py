@@ -21,6 +21,7 @@ from q2c_messaging.runtime import ServiceRuntime
 from q2c_messaging.settings import RuntimeSettings
 
 from ..conftest import PORT_OFFSET, create_topic
+from ..http_clients import http_get as get
 
 # Beside the test stack's service ports (28101…), below the ephemeral range with any offset used.
 HTTP_PORT = 28190 + PORT_OFFSET
@@ -41,13 +42,7 @@ class Service:
 
 
 async def http_get(path: str) -> tuple[int, str]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", HTTP_PORT)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
-    await writer.drain()
-    response = (await reader.read()).decode()
-    writer.close()
-    head, _, body = response.partition("\r\n\r\n")
-    return int(head.split()[1]), body
+    return await get(HTTP_PORT, path)
 
 
 @pytest.fixture
