@@ -142,6 +142,7 @@ class ServiceRuntime:
             max_records=self.settings.consumer_batch_size,
             transaction_records=self.settings.consumer_transaction_records,
             security=security_kwargs(self.settings.kafka_credentials, from_env=False),
+            fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
         )
         await self._consumer.start()
         if self.settings.http_port:

@@ -25,6 +25,8 @@ class RuntimeSettings(BaseSettings):
     # subtransactions per transaction, more make every snapshot slower while it runs.
     consumer_batch_size: int = 200
     consumer_transaction_records: int = 100
+    # How long a consumer's fetch waits at the broker (q2c_messaging.batching says why it is short).
+    consumer_fetch_max_wait_ms: int = 100
     relay_batch_size: int = 500
     relay_poll_interval: float = 1.0
     # A row the broker refuses this many times is parked (`outbox parked|retry`).
