@@ -283,12 +283,18 @@ class MessageProcessor(Generic[M]):
                 await self._handle_plain(conn, item)
         return "handled"
 
-    async def _handle_plain(self, conn: Connection, item: _Item[M]) -> None:
+    async def _call_handler(self, conn: Connection, item: _Item[M], *, isolated: bool) -> None:
+        """The route's handler for one parsed record, with an outbox bound to its transaction
+        (causation = this record, its flow's correlation id)."""
         assert item.message is not None
         outbox = Outbox(conn, self.service, self.catalog,
                         correlation_id=item.correlation_id, causation_id=item.inbox_key)
+        await self.route.handle(Handling(item.message, item.inbox_key, conn, outbox, item.source,
+                                         isolated=isolated))
+
+    async def _handle_plain(self, conn: Connection, item: _Item[M]) -> None:
         try:
-            await self.route.handle(Handling(item.message, item.inbox_key, conn, outbox, item.source))
+            await self._call_handler(conn, item, isolated=False)
         except TRANSIENT_ERRORS:
             raise
         except IsolateAndRetry as exc:
@@ -301,14 +307,10 @@ class MessageProcessor(Generic[M]):
     async def _handle(self, conn: Connection, item: _Item[M]) -> str | None:
         """Handle one claimed record in its own savepoint; None when handled, else the text
         of the last failure after `attempts` tries (each rolled back whole)."""
-        assert item.message is not None
         for attempt in range(1, self.attempts + 1):
             try:
                 async with conn.transaction():  # a SAVEPOINT: a failure undoes this record only
-                    outbox = Outbox(conn, self.service, self.catalog,
-                                    correlation_id=item.correlation_id, causation_id=item.inbox_key)
-                    await self.route.handle(Handling(item.message, item.inbox_key, conn, outbox, item.source,
-                                                     isolated=True))
+                    await self._call_handler(conn, item, isolated=True)
             except TRANSIENT_ERRORS:
                 raise
             except Exception as exc:
