@@ -9,7 +9,7 @@ Q2C_CACHE ?= $(HOME)/.cache/q2c
 UV := $(Q2C_CACHE)/uv-$(UV_VERSION)/bin/uv
 RUN := $(UV) run --frozen --no-progress
 
-.PHONY: setup up down status demo test test-unit fuzz bench soak lint clean-state admin processor outbox contract contract-release
+.PHONY: setup up down status demo test test-unit fuzz bench soak failover lint clean-state admin processor outbox contract contract-release
 
 # uv, pinned, in a cache outside the repository; it installs the locked environment.
 $(UV):
@@ -88,6 +88,10 @@ bench: up
 # SIGKILLed at least every 12 s, then the loss/duplicate/replay checks; SECONDS=N (default 600).
 soak: up
 	$(RUN) q2c soak $(or $(SECONDS),600)
+
+# Broker failover on a cluster (issue 13, docs/scaling.md): Q2C_KAFKA_BROKERS=3 make failover
+failover: up
+	$(RUN) q2c failover
 
 lint: setup
 	$(RUN) ruff check .

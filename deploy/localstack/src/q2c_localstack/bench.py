@@ -38,6 +38,7 @@ from aiokafka.errors import KafkaError
 
 from q2c_contracts import features
 from q2c_messaging.catalog import parse_catalog
+from q2c_messaging.failover import client_kwargs
 from q2c_messaging.outbox import Outbox, OutboxRelay
 from q2c_messaging.producer import make_producer
 from q2c_messaging.runtime import MESSAGING_MIGRATIONS
@@ -95,7 +96,7 @@ async def _bench_relay(config: StackConfig) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka_bootstrap,
                                 **security_kwargs(credentials(config, BROKER), from_env=False))
     await admin.start()
-    await admin.create_topics([NewTopic(topic, 6, 1)])
+    await admin.create_topics([NewTopic(topic, 6, config.replication_factor)])
     db_admin = await asyncpg.connect(postgres.admin_dsn(config))
     await db_admin.execute(f'CREATE DATABASE "{database}"')
     dsn = postgres.admin_dsn(config, database)
@@ -329,11 +330,14 @@ class _SalesClient:
         self._producer = make_producer(bootstrap, "bench-sales", login)
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        # (published, answered, topic) of every answered request, monotonic seconds: when a
+        # step waited, for the failover and soak figures (a stall is matched to its kill)
+        self.spans: list[tuple[float, float, str]] = []
 
     async def __aenter__(self) -> "_SalesClient":
         await self._producer.start()
         self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
-                                          **security_kwargs(self._login))
+                                          **client_kwargs(), **security_kwargs(self._login))
         await self._consumer.start()
         await self._consumer._client.force_metadata_update()  # noqa: SLF001 - as TopicProbe does
         partitions = [TopicPartition(t, p) for t in self._topics for p in self._consumer.partitions_for_topic(t) or ()]
@@ -390,9 +394,12 @@ class _SalesClient:
         accepts (a notification under it raises RuntimeError); returns that record's value."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(wait_key, []).append((predicate, future))
+        started = time.monotonic()
         try:
             await self.publish(topic, key, value)
-            return await asyncio.wait_for(future, self.timeout)
+            answer = await asyncio.wait_for(future, self.timeout)
+            self.spans.append((started, time.monotonic(), topic))
+            return answer
         finally:
             waiters = self._waiters.get(wait_key, [])
             if (predicate, future) in waiters:
@@ -509,7 +516,8 @@ async def _bench_bound(config: StackConfig, hops: int = 20_000, partitions: int 
     admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka_bootstrap,
                                 **security_kwargs(credentials(config, BROKER), from_env=False))
     await admin.start()
-    await admin.create_topics([NewTopic(source, partitions, 1), NewTopic(target, partitions, 1)])
+    await admin.create_topics([NewTopic(source, partitions, config.replication_factor),
+                               NewTopic(target, partitions, config.replication_factor)])
     db_admin = await asyncpg.connect(postgres.admin_dsn(config))
     await db_admin.execute(f'CREATE DATABASE "{database}"')
     pool = await create_pool(postgres.admin_dsn(config, database))

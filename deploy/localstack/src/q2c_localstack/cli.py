@@ -84,9 +84,11 @@ def status(as_json: JsonOption = False) -> None:
         return
     from . import kafka, postgres, services
 
-    rows = [{"part": "kafka", "state": "external" if config.external_kafka else
-             ("running" if kafka.is_running(config) else "stopped"), "where": config.kafka_bootstrap},
-            {"part": "postgres", "state": "external" if config.external_pg_admin else
+    up_nodes = kafka.running_nodes(config)
+    rows = [{"part": "kafka", "state": "external", "where": config.kafka_bootstrap}] if config.external_kafka else [
+        {"part": node.name, "state": "running" if node in up_nodes else "stopped",
+         "where": f"127.0.0.1:{node.client_port}"} for node in kafka.nodes(config)]
+    rows += [{"part": "postgres", "state": "external" if config.external_pg_admin else
              ("running" if postgres.is_running(config) else "stopped"), "where": f"127.0.0.1:{config.pg_port}"}]
     rows += [{"part": s.name, "state": "running" if services.is_running(config, s) else "stopped",
               "where": f"http://127.0.0.1:{config.http_port(s)}/health"} for s in config.services]
@@ -131,6 +133,15 @@ def soak(seconds: Annotated[float, typer.Argument(help="how long the load and th
     from .soak import run_soak
 
     raise typer.Exit(run_soak(_config(), [str(seconds)]))
+
+
+@app.command()
+def failover(users: Annotated[int, typer.Option(help="concurrent Sales users")] = 4) -> None:
+    """On a cluster (Q2C_KAFKA_BROKERS=3): SIGKILL each Kafka node in turn, the active controller
+    first, under lifecycle load, and print how long each held a step (target: 5 s)."""
+    from .failover import run_failover
+
+    raise typer.Exit(run_failover(_config(), users))
 
 
 @app.command()

@@ -41,6 +41,9 @@ class StackConfig:
     cache: Path  # downloads, shared by every stack on the machine
     kafka_port: int = 9092
     controller_port: int = 9093
+    # Q2C_KAFKA_BROKERS: nodes of the local KRaft cluster, each broker + controller; node n
+    # (1-based) listens on kafka_port + 2(n-1) and controller_port + 2(n-1) (kafka.py).
+    kafka_brokers: int = 1
     pg_port: int = 55432
     http_base_port: int = 8100  # service n (1-based, deploy/stack.yaml order) serves /health on base + n
     external_kafka: str | None = None  # Q2C_KAFKA_BOOTSTRAP: use it, start none
@@ -57,6 +60,7 @@ class StackConfig:
             "cache": Path(env.get("Q2C_CACHE", Path.home() / ".cache" / "q2c")),
             "kafka_port": int(env.get("Q2C_KAFKA_PORT", 9092)),
             "controller_port": int(env.get("Q2C_KAFKA_CONTROLLER_PORT", 9093)),
+            "kafka_brokers": int(env.get("Q2C_KAFKA_BROKERS", 1)),
             "pg_port": int(env.get("Q2C_PG_PORT", 55432)),
             "http_base_port": int(env.get("Q2C_HTTP_BASE_PORT", 8100)),
             "external_kafka": env.get("Q2C_KAFKA_BOOTSTRAP") or None,
@@ -66,9 +70,25 @@ class StackConfig:
         # Why the ignore: the values are typed per field above; a dict of them is only `object` to mypy.
         return cls(**values)  # type: ignore[arg-type]
 
+    def __post_init__(self) -> None:
+        if self.kafka_brokers < 1:
+            raise StackError(f"Q2C_KAFKA_BROKERS={self.kafka_brokers}: a cluster needs at least one node")
+
     @property
     def kafka_bootstrap(self) -> str:
-        return self.external_kafka or f"127.0.0.1:{self.kafka_port}"
+        """Every node's client listener: a client that finds its first address dead tries the next."""
+        return self.external_kafka or ",".join(
+            f"127.0.0.1:{self.kafka_port + 2 * n}" for n in range(self.kafka_brokers))
+
+    @property
+    def replication_factor(self) -> int:
+        """Of every topic the stack creates: 3 on a cluster of three or more, else every node."""
+        return min(self.kafka_brokers, 3)
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """acks=all waits for this many copies: with 3, one node may be down and nothing acknowledged is lost."""
+        return max(1, self.replication_factor - 1)
 
     def http_port(self, service: "ServiceSpec") -> int:
         return self.http_base_port + 1 + [s.name for s in self.services].index(service.name)

@@ -25,7 +25,7 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
@@ -48,6 +48,9 @@ from q2c_messaging.catalog import load_catalog
 from q2c_messaging.security import DEFAULT_MECHANISM, KafkaCredentials, security_kwargs
 
 from .config import StackConfig, StackError
+
+if TYPE_CHECKING:
+    from .kafka import KafkaNode
 
 BROKER = "broker"  # the broker's own principal, the one super user
 SCRAM_ITERATIONS = 8192
@@ -92,14 +95,17 @@ def credentials_dir(config: StackConfig) -> Path:
     return config.home / "credentials"
 
 
-def server_properties(config: StackConfig) -> str:
+def server_properties(config: StackConfig, node: "KafkaNode | None" = None) -> str:
+    """`node`: which node of a cluster (its listeners); None = the single node's ports."""
+    client_port = node.client_port if node else config.kafka_port
+    controller_port = node.controller_port if node else config.controller_port
     broker_password = password(config, BROKER)
     login = f'username="{BROKER}" password="{broker_password}"'
     scram = f"org.apache.kafka.common.security.scram.ScramLoginModule required {login};"
     plain = (f"org.apache.kafka.common.security.plain.PlainLoginModule required {login} "
              f'user_{BROKER}="{broker_password}";')
-    return f"""listeners=CLIENT://127.0.0.1:{config.kafka_port},CONTROLLER://127.0.0.1:{config.controller_port}
-advertised.listeners=CLIENT://127.0.0.1:{config.kafka_port}
+    return f"""listeners=CLIENT://127.0.0.1:{client_port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners=CLIENT://127.0.0.1:{client_port}
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,CLIENT:SASL_PLAINTEXT
 inter.broker.listener.name=CLIENT
@@ -107,6 +113,7 @@ sasl.enabled.mechanisms=SCRAM-SHA-512
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
 listener.name.client.scram-sha-512.sasl.jaas.config={scram}
 # The controller listener (loopback) logs the broker in with PLAIN: SCRAM cannot serve controllers.
+# In a cluster the voters log in to each other the same way (one `broker` principal).
 sasl.mechanism.controller.protocol=PLAIN
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
 listener.name.controller.plain.sasl.jaas.config={plain}

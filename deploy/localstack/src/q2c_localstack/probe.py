@@ -17,6 +17,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import RecordMetadata
 from prometheus_client.parser import text_string_to_metric_families
 
+from q2c_messaging.failover import client_kwargs
 from q2c_messaging.security import KafkaCredentials, security_kwargs
 
 from .config import StackConfig
@@ -135,7 +136,7 @@ class TopicProbe:
         if not self._topics:  # a publisher only (q2c publish without --wait)
             return self
         self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
-                                          **self._security)
+                                          **client_kwargs(), **self._security)
         await self._consumer.start()
         partitions = []
         for topic in self._topics:

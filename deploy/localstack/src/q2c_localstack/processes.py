@@ -94,6 +94,14 @@ def stop(run_dir: Path, name: str, *, timeout: float = 20.0) -> bool:
     return True
 
 
+def terminate(run_dir: Path, name: str) -> None:
+    """SIGTERM without waiting: several processes that must stop together (a Kafka cluster's
+    last node would otherwise wait for a quorum that has already gone)."""
+    pid = running_pid(run_dir, name)
+    if pid is not None:
+        _signal_group(pid, signal.SIGTERM)
+
+
 def kill(run_dir: Path, name: str) -> None:
     """SIGKILL, for crash tests: no shutdown hooks run."""
     pid = running_pid(run_dir, name)

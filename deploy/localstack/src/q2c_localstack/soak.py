@@ -31,14 +31,16 @@ from uuid import uuid4
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from q2c_contracts.topics import DLQ_SUFFIX
 from q2c_messaging.security import KafkaCredentials, security_kwargs
 from q2c_observability import configure_logging
 
-from . import kafka_security, postgres, services, stack
+from . import kafka, kafka_security, postgres, services, stack
 from .bench import LIFECYCLE_STEPS, _now, _percentile, _SalesClient
 from .config import StackConfig
+from .failover import stall
 from .probe import Record
 
 SECONDS = 600.0
@@ -166,6 +168,7 @@ class Chaos:
     config: StackConfig
     rng: random.Random
     kills: list[tuple[float, str]] = field(default_factory=list)  # (seconds into the soak, process)
+    killed_at: list[float] = field(default_factory=list)  # monotonic, beside `kills`: stalls are matched to them
     restarts: list[float] = field(default_factory=list)  # seconds from a kill to ready again
     restart_failures: list[str] = field(default_factory=list)
     _restarting: dict[str, "asyncio.Task[None]"] = field(default_factory=dict)
@@ -173,12 +176,19 @@ class Chaos:
     # waiting for the broker never holds back a kill (asyncio's default pool has only a few).
     _threads: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=32))
 
-    def victim(self) -> str | None:
-        """Services mostly; the broker on the 2nd kill and PostgreSQL on the 4th (so even a
-        short soak has both), then each about one kill in eight. Never one still restarting."""
+    async def victim(self) -> str | None:
+        """Services mostly; a broker on the 2nd kill (on a cluster: the active controller) and
+        PostgreSQL on the 4th (so even a short soak has both), then servers about one kill in
+        four. Never one still restarting. On a cluster a broker dies only while its peers are
+        all up and every partition fully replicated: one node at a time is what three nodes
+        survive without a stop (two down = fewer than min.insync.replicas)."""
         up = [n for n in stack.process_names(self.config) if n not in self._restarting]
+        nodes = {node.name for node in kafka.nodes(self.config)}
+        if nodes and len(nodes) > 1 and (len(nodes & set(up)) < len(nodes) or await _under_replicated(self.config)):
+            up = [n for n in up if n not in nodes]
         servers = [n for n in up if not n.startswith("service-")]
-        wanted = {1: "kafka", 3: "postgres"}.get(len(self.kills))
+        controller = kafka.active_controller(self.config)
+        wanted = {1: controller.name if controller else kafka.NAME, 3: postgres.NAME}.get(len(self.kills))
         if wanted in up:
             return wanted
         if servers and self.rng.random() < 0.25:
@@ -205,16 +215,37 @@ class Chaos:
             left = max(1, min_kills - len(self.kills))
             gap = min(KILL_EVERY, max(1.5, (until - time.monotonic()) / left))
             await asyncio.sleep(self.rng.uniform(gap / 2, gap))
-            name = self.victim()
+            name = await self.victim()
             if name is None:
                 continue
             at = time.monotonic() - started
+            self.killed_at.append(time.monotonic())
             await asyncio.get_running_loop().run_in_executor(self._threads, stack.kill, self.config, name)
             self.kills.append((at, name))
             say(f"  {at:6.1f}s SIGKILL {name}")
             self._restarting[name] = asyncio.create_task(self._restart(name))
         await asyncio.gather(*self._restarting.values())
         self._threads.shutdown()
+
+
+async def _under_replicated(config: StackConfig) -> bool:
+    try:
+        return await kafka.under_replicated(config) > 0
+    except (KafkaError, OSError):
+        return True  # cannot tell: spare the brokers this time
+
+
+def stalls_by_kind(chaos: Chaos, spans: list[tuple[float, float, str]]) -> list[str]:
+    """The longest step held around a kill, by kind of process killed (a broker, PostgreSQL, a
+    service): the steps waiting at the kill or begun within FAILOVER_WINDOW after it. Kills
+    close together share their stalls, so a figure is an upper bound for its kind."""
+    worst: dict[str, tuple[float, str, float]] = {}
+    for (at, name), killed in zip(chaos.kills, chaos.killed_at, strict=True):
+        kind = "broker" if name.startswith(kafka.NAME) else "PostgreSQL" if name == postgres.NAME else "service"
+        held, _ = stall(spans, killed)
+        if held > worst.get(kind, (0.0, "", 0.0))[0]:
+            worst[kind] = (held, name, at)
+    return [f"{kind} {held:.1f}s ({name} at {at:.0f}s)" for kind, (held, name, at) in sorted(worst.items())]
 
 
 # --- the checks ----------------------------------------------------------------------------------
@@ -559,6 +590,8 @@ async def soak(config: StackConfig, seconds: float = SECONDS, *, users: int = US
     check(tally, records, await _dead_letters(config) - dead_before, verdict)
     stalls = {name: max(v) for name, v in tally.latencies.items() if v}
     longest = max(stalls.items(), key=lambda kv: kv[1], default=("-", 0.0))
+    verdict.lines.append("  longest step held after a kill, by what was killed: "
+                         + "; ".join(stalls_by_kind(chaos, client.spans)))
     verdict.lines.append(f"  longest stall of a step: {longest[1] / 1000:.1f}s ({longest[0]}); p50/p99 ms per step: "
                          + "  ".join(f"{n} {_percentile(v, 0.5):.0f}/{_percentile(v, 0.99):.0f}"
                                      for n, v in tally.latencies.items() if v))

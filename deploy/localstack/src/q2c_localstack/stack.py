@@ -69,7 +69,9 @@ def status(config: StackConfig, say: Say = print) -> None:
     if config.external_kafka:
         say(f"kafka: external {config.kafka_bootstrap}")
     else:
-        say(f"kafka: {state(kafka.is_running(config))} ({config.kafka_bootstrap})")
+        for node in kafka.nodes(config):
+            running = node in kafka.running_nodes(config)
+            say(f"{node.name}: {state(running)} (127.0.0.1:{node.client_port})")
     if config.external_pg_admin:
         say("postgres: external")
     else:
@@ -83,7 +85,7 @@ def status(config: StackConfig, say: Say = print) -> None:
 
 def process_names(config: StackConfig) -> list[str]:
     """Every process of the local stack by name: the broker, PostgreSQL, each service."""
-    names = [] if config.external_kafka else [kafka.NAME]
+    names = [node.name for node in kafka.nodes(config)]
     names += [] if config.external_pg_admin else [postgres.NAME]
     return names + [f"service-{s.name}" for s in config.services]
 
@@ -111,8 +113,8 @@ def restart(config: StackConfig, name: str, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if name == kafka.NAME:
-                kafka.start(config)
+            if (node := kafka.node_named(config, name)) is not None:
+                kafka.start_node(config, node)
                 kafka.wait_ready(config)
             elif name == postgres.NAME:
                 postgres.start(config)

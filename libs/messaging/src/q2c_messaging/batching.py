@@ -15,7 +15,15 @@ Durability is the recipe's: the offset of a record is committed only after the t
 that handled it has committed; a transient failure (database or broker away) commits
 nothing for that partition's remaining records, seeks back to the first of them, pauses and
 reads them again; other partitions of the batch are committed. A commit refused because of a
-rebalance leaves the records to their new owner, whose inbox absorbs them."""
+rebalance leaves the records to their new owner, whose inbox absorbs them.
+
+The offset commit is not awaited by the loop (`_Committer`, Kafka's commitAsync): the next poll
+is handled while it travels, and the offsets of polls handled meanwhile go in the next one.
+A commit waits for the group coordinator, and when the broker that was the coordinator dies the
+wait lasts until the cluster has fenced it and moved the coordinator (seconds,
+docs/scaling.md "Failover"); awaited, it held every partition of the consumer that long. What
+a lost commit costs is what it always cost: the records are read again and the inbox absorbs
+them."""
 
 import asyncio
 import contextlib
@@ -31,6 +39,7 @@ from q2c_observability import get_logger
 from . import headers
 from .consumer import MessageProcessor
 from .dead_letters import SourceRecord
+from .failover import client_kwargs
 
 log = get_logger(__name__)
 
@@ -45,6 +54,35 @@ class _Progress:
     commit: int | None = None  # next offset to commit: every record before it is in the database
     retry_from: int | None = None  # the first record to read again after a transient failure
     error: BaseException | None = None
+
+
+class _Committer:
+    """One consumer's offset commits, one in flight at a time, off the consume loop's path."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self._consumer = consumer
+        self._pending: dict[TopicPartition, int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Offsets of records whose transactions have committed (never before: the recipe)."""
+        self._pending.update(offsets)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="offset-commit")
+
+    async def _run(self) -> None:
+        while self._pending:
+            offsets, self._pending = self._pending, {}
+            try:
+                await self._consumer.commit(offsets)
+            except KafkaError as exc:  # a rebalance took the partitions: their new owner re-reads them
+                log.warning("consumer.commit_failed", error=repr(exc))
+
+    async def flush(self, timeout: float) -> None:
+        """The last commits before the consumer leaves its group (a clean stop re-reads nothing)."""
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, KafkaError):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
 
 
 class ServiceConsumer:
@@ -77,6 +115,7 @@ class ServiceConsumer:
         self._security = dict(security or {})  # SASL login (q2c_messaging.security)
         self._fetch_max_wait_ms = fetch_max_wait_ms
         self._consumers: list[AIOKafkaConsumer] = []
+        self._committers: dict[int, _Committer] = {}  # by id() of the consumer
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -102,10 +141,12 @@ class ServiceConsumer:
                 # so this is also how long such a partition can wait. 5 s made p99s of 5 s under
                 # load (docs/performance.md); 100 ms costs 10 empty fetches/s per idle consumer.
                 fetch_max_wait_ms=self._fetch_max_wait_ms,
+                **client_kwargs(),
                 **self._security,
             )
             for _ in range(self._workers)
         ]
+        self._committers = {id(consumer): _Committer(consumer) for consumer in self._consumers}
         # started together, so that they join the group in one rebalance
         await asyncio.gather(*(consumer.start() for consumer in self._consumers))
         self._tasks = [asyncio.create_task(self._run(consumer), name=f"consume-{n}")
@@ -124,8 +165,9 @@ class ServiceConsumer:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*(c.flush(self._graceful_timeout) for c in self._committers.values()))
         await asyncio.gather(*(consumer.stop() for consumer in self._consumers), return_exceptions=True)
-        self._tasks, self._consumers = [], []
+        self._tasks, self._consumers, self._committers = [], [], {}
 
     async def _run(self, consumer: AIOKafkaConsumer) -> None:
         while not self._stopping:
@@ -146,10 +188,7 @@ class ServiceConsumer:
         progress = await asyncio.gather(*(self._partition(batches[tp]) for tp in partitions))
         offsets = {tp: p.commit for tp, p in zip(partitions, progress, strict=True) if p.commit is not None}
         if offsets:
-            try:
-                await consumer.commit(offsets)
-            except KafkaError as exc:  # a rebalance took the partitions: their new owner re-reads them
-                log.warning("consumer.commit_failed", error=repr(exc))
+            self._committers[id(consumer)].add(offsets)
         retried = False
         for tp, p in zip(partitions, progress, strict=True):
             if p.retry_from is None:

@@ -12,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from q2c_observability import get_logger, metrics
 
+from .failover import client_kwargs
 from .security import security_kwargs
 
 log = get_logger(__name__)
@@ -40,7 +41,7 @@ class GroupLag:
             self._admin = admin
         if self._offsets is None:
             consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, client_id=f"{self.group}-lag",
-                                        enable_auto_commit=False, **security_kwargs())
+                                        enable_auto_commit=False, **client_kwargs(), **security_kwargs())
             await consumer.start()
             self._offsets = consumer
         return self._admin, self._offsets

@@ -2,6 +2,7 @@
 
 from aiokafka import AIOKafkaProducer
 
+from .failover import client_kwargs
 from .security import KafkaCredentials, security_kwargs
 
 
@@ -16,5 +17,6 @@ def make_producer(bootstrap: str, client_id: str, credentials: KafkaCredentials 
         linger_ms=0,
         max_batch_size=256 * 1024,
         request_timeout_ms=30_000,
+        **client_kwargs(),
         **security_kwargs(credentials),
     )
