@@ -505,7 +505,8 @@ async def replay(config: StackConfig, verdict: Verdict) -> None:
     """Stop every service, rewind every group to 0, start them again: nothing may change."""
     await quiet(config)
     for service in config.services:
-        await asyncio.to_thread(services.stop, config, service)
+        for replica in services.started_replicas(config, service):
+            await asyncio.to_thread(services.stop, config, service, replica)
     ends_before = await _topics(config)
     hashes_before = await state_hash(config)
     again = await _rewind_groups(config)
