@@ -14,14 +14,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from q2c_localstack import kafka_security, postgres, services, stack
 from q2c_localstack.bench import LIFECYCLE_STEPS, _SalesClient
 from q2c_localstack.config import ServiceSpec, StackConfig
-from q2c_localstack.probe import Watched, stack_watch
-from q2c_messaging.security import security_kwargs
+from q2c_localstack.probe import Watched, groups_settled, stack_watch
 
 from ..http_clients import http_get
 from .quote_clients import QUOTE_TOPICS, QuoteClients
@@ -35,41 +33,18 @@ def _spec(config: StackConfig, name: str) -> ServiceSpec:
     return next(s for s in config.services if s.name == name)
 
 
-async def _groups_take_in_replica_2(config: StackConfig, timeout: float = 120.0) -> None:
-    """Wait until every service's group is stable with replica 2's consumers in it (a fact of
-    the group coordinator), so the work is shared from the first record of a test on."""
-    groups = stack_watch(config).groups
-    admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka_bootstrap,
-                                **security_kwargs(kafka_security.credentials(config, "operator"), from_env=False))
-    await admin.start()
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            waiting = []
-            for group in groups:
-                [response] = await admin.describe_consumer_groups([group])
-                [described] = response.to_object()["groups"]
-                clients = {m["client_id"] for m in described["members"]}
-                if described["state"] != "Stable" or not any(c.startswith(f"{group}-2") for c in clients):
-                    waiting.append(f"{group}: {described['state']} {sorted(clients)}")
-            if not waiting:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"groups without replica 2 after {timeout}s: {waiting}")
-            await asyncio.sleep(0.2)  # polling the fact, not waiting for it to happen
-    finally:
-        await admin.close()
-
-
 @pytest.fixture(scope="module")
 def replicated(running_stack: StackConfig) -> Iterator[StackConfig]:
     config = dataclasses.replace(running_stack, replicas=2)
     try:
         stack.scale(config, lambda _: None)
-        asyncio.run(_groups_take_in_replica_2(config))
+        # the work is shared from a test's first record on: replica 2's consumers are in every group
+        asyncio.run(groups_settled(config, kafka_security.credentials(config, "operator")))
         yield config
     finally:
         stack.scale(running_stack, lambda _: None)  # back to one replica (replica 1 restarted if it died)
+        # the next module's first record is not held up by the groups' rebalance
+        asyncio.run(groups_settled(running_stack, kafka_security.credentials(running_stack, "operator")))
 
 
 def _watch(config: StackConfig) -> Watched:

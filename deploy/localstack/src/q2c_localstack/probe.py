@@ -404,3 +404,31 @@ class TopicProbe:
             if lag != 0:  # NaN too: the service could not count its outbox
                 waiting.append(f"outbox of {service} has {lag:g} rows to publish")
         return waiting
+
+
+async def groups_settled(config: StackConfig, login: KafkaCredentials | None, *, timeout: float = 120.0) -> None:
+    """Wait until every service's consumer group is Stable with exactly the consumers of its
+    replicas 1…Q2C_REPLICAS in it (client ids `<service>`, `<service>-<r>`: a fact of the group
+    coordinator), e.g. after replicas were started or stopped, so a measurement or a test does
+    not begin inside a rebalance."""
+    groups = stack_watch(config).groups
+    wanted = {g: {g, *(f"{g}-{r}" for r in range(2, config.replicas + 1))} for g in groups}
+    admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka_bootstrap, **security_kwargs(login, from_env=False))
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            waiting = []
+            for group in groups:
+                [response] = await admin.describe_consumer_groups([group])
+                [described] = response.to_object()["groups"]
+                clients = {m["client_id"] for m in described["members"]}
+                if described["state"] != "Stable" or clients != wanted[group]:
+                    waiting.append(f"{group}: {described['state']} {sorted(clients)}")
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"consumer groups not settled after {timeout}s: {'; '.join(waiting)}")
+            await asyncio.sleep(0.2)  # polling the fact, not waiting for it to happen
+    finally:
+        await admin.close()
