@@ -91,8 +91,10 @@ async def test_sales_lifecycles_with_two_replicas_complete_with_each_journal_onc
 
 async def test_the_processor_in_two_replicas_processes_each_message_once_in_order(
         replicated: StackConfig, probe_factory: Any, stopped_processor: None) -> None:
-    """A backlog queued while the processor is stopped, then both quote replicas' processors
-    started on it: each message Processed once, each quotation's journals in order."""
+    """A backlog queued while the processor is stopped, then both quote replicas' processor
+    loops started on it (which replica takes each turn is up to timing; often the one woken
+    by the parameter change works the whole backlog off): each message Processed once, each
+    quotation's journals in order."""
     clients = QuoteClients(await probe_factory(*QUOTE_TOPICS))
     numbers = [await clients.create_sales_quote() for _ in range(6)]
     for n, number in enumerate(numbers):
