@@ -52,8 +52,8 @@ def test_up_provisions_with_the_same_steps(
         tmp_path: Path, calls: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kafka, "start", lambda config: calls.append("kafka.start") or "")
     monkeypatch.setattr(postgres, "start", lambda config: calls.append("postgres.start") or "")
-    monkeypatch.setattr(services, "start", lambda config, s: calls.append(f"start {s.name}") or ("", -1))
-    monkeypatch.setattr(services, "wait_ready", lambda config, s, offset: None)
+    monkeypatch.setattr(services, "start", lambda config, s, r=1: calls.append(f"start {s.name}") or ("", -1))
+    monkeypatch.setattr(services, "wait_ready", lambda config, s, offset, r=1: None)
     config = StackConfig(home=tmp_path, cache=tmp_path, **EXTERNAL)
     stack.up(config, lambda _: None)
     assert calls == ["kafka.start", "postgres.start", *PROVISION_STEPS,

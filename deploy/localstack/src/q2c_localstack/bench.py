@@ -15,12 +15,18 @@
 6. Initial sync: `make admin ARGS=initial-sync` over 20,000 generated rows, from the command
    to the last write acknowledged by Kafka, rows/s.
 7. Resident memory of each process of the stack after the runs.
+8. Scale (issue 13): lifecycles/s at C=32 with 1 and with 2 replicas of every service on this
+   machine, with the CPU each process used during each run; and the partitions per topic, the
+   ceiling of busy consumers per group. The bench scales the running stack itself (replicas
+   started, or stopped, with `stack.scale`) and leaves it at Q2C_REPLICAS afterwards.
+   `make bench Q2C_BENCH_ONLY=scale` runs only this.
 
 `make bench LONG=1` (LIFECYCLES=N, default 20,000) runs only the long memory run: lifecycles
 at C=8 and each process's resident memory at start and end, with the growth.
 """
 
 import asyncio
+import dataclasses
 import json
 import math
 import os
@@ -37,7 +43,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
 from q2c_contracts import features
-from q2c_messaging.catalog import parse_catalog
+from q2c_messaging.catalog import load_catalog, parse_catalog
 from q2c_messaging.failover import client_kwargs
 from q2c_messaging.outbox import Outbox, OutboxRelay
 from q2c_messaging.producer import make_producer
@@ -46,10 +52,10 @@ from q2c_messaging.security import KafkaCredentials, security_kwargs
 from q2c_observability import configure_logging
 from q2c_persistence import apply_migrations, create_pool, load_migrations
 
-from . import postgres, processes, services
+from . import postgres, processes, services, stack
 from .config import StackConfig
 from .kafka_security import BROKER, credentials
-from .probe import TopicProbe
+from .probe import TopicProbe, groups_settled
 
 RELAY_MESSAGES = 50_000
 COMMANDS = 3_000
@@ -68,6 +74,8 @@ def run_bench(config: StackConfig) -> None:
         asyncio.run(_bench_long(config, int(os.environ.get("LIFECYCLES") or LONG_LIFECYCLES)))
     elif os.environ.get("Q2C_BENCH_ONLY") == "initial-sync":
         asyncio.run(_bench_initial_sync(config))
+    elif os.environ.get("Q2C_BENCH_ONLY") == "scale":
+        asyncio.run(_bench_scale(config))
     else:
         asyncio.run(_bench(config))
 
@@ -87,6 +95,7 @@ async def _bench(config: StackConfig) -> None:
           f"{bound / per_lifecycle:,.1f} lifecycles/s; q2c peak {peak:,.1f} lifecycles/s = "
           f"{peak / (bound / per_lifecycle):.1%} of the bound")
     _report_memory(config)
+    await _bench_scale(config)
 
 
 async def _bench_relay(config: StackConfig) -> None:
@@ -686,3 +695,115 @@ async def _run_lifecycles(sales: _SalesClient, count: int, latencies: dict[str, 
 
     await asyncio.gather(*(user() for _ in range(LONG_CONCURRENCY)))
     return done, failed
+
+
+# --- scale: replicas (issue 13) ------------------------------------------------------------------
+
+SCALE_CONCURRENCY = 32
+SCALE_SECONDS = 20.0
+SCALE_REPLICAS = (1, 2)
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int, children: bool = False) -> float:
+    """utime + stime of a process (all its threads), and with `children` what its reaped
+    children used (the postmaster's exited backends): /proc/<pid>/stat fields 14-17."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    used = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return used / _TICKS
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def _cpu_by_process(config: StackConfig) -> dict[str, float]:
+    """CPU seconds used so far by each process of the stack: the broker, each service replica
+    (pid files), PostgreSQL (the postmaster, its live backends and those it has reaped)."""
+    used = {}
+    for pidfile in sorted(config.run_dir.glob("*.pid")):
+        pid = processes.running_pid(config.run_dir, pidfile.stem)
+        if pid:
+            used[pidfile.stem] = _cpu_seconds(pid)
+    postmaster = _postmaster_pid(config)
+    if postmaster:
+        used["postgres"] = _cpu_seconds(postmaster, children=True) + sum(
+            _cpu_seconds(child) for child in _children(postmaster))
+    self_use = resource.getrusage(resource.RUSAGE_SELF)
+    used["bench (load, this process)"] = self_use.ru_utime + self_use.ru_stime
+    return used
+
+
+def print_partition_ceilings(config: StackConfig, workers: int | None = None) -> None:
+    """Partitions per topic (the catalog) as the ceiling of busy consumers per group: a
+    partition has one consumer of a group at a time, and each service process runs
+    min(Q2C_CONSUMER_WORKERS, most partitions of its topics) consumers, so replicas × workers
+    beyond a topic's partitions leave consumers idle on it."""
+    workers = workers or int(os.environ.get("Q2C_CONSUMER_WORKERS") or 3)
+    catalog = load_catalog(config.topic_catalog)
+    print("\npartitions per topic (deploy/kafka/topics.yaml) and the groups that read it:")
+    for spec in sorted(catalog, key=lambda t: t.name):
+        if spec.consumers and not spec.dead_letter:
+            print(f"  {spec.name:<48} {spec.partitions:>2}  {', '.join(sorted(spec.consumers))}")
+    print(f"ceiling of useful replicas per service (Q2C_CONSUMER_WORKERS={workers} consumers per process):")
+    for service in config.services:
+        counts = sorted({t.partitions for t in catalog if service.name in t.consumers and not t.dead_letter})
+        if not counts:
+            continue
+        most, per_process = counts[-1], min(workers, counts[-1])
+        useful = math.ceil(most / per_process)
+        fewest = counts[0]
+        print(f"  {service.name:<20} topics of {'/'.join(map(str, counts))} partitions: at most {most} busy "
+              f"consumers = {useful} replica(s) × {per_process}; beyond that consumers idle"
+              + (f" (on its {fewest}-partition topics beyond {math.ceil(fewest / per_process)})"
+                 if fewest < most else ""))
+
+
+async def _bench_scale(config: StackConfig) -> None:
+    print(f"\nscale: Sales quote lifecycles at C={SCALE_CONCURRENCY}, {SCALE_SECONDS:.0f} s per run, with "
+          f"{' and '.join(map(str, SCALE_REPLICAS))} replica(s) of every service on this machine "
+          f"({os.cpu_count()} cores, shared with whatever else runs on it); CPU seconds per process in each run")
+    operator = credentials(config, "operator")
+    rates = {}
+    try:
+        for replicas in SCALE_REPLICAS:
+            scaled = dataclasses.replace(config, replicas=replicas)
+            await asyncio.to_thread(stack.scale, scaled, lambda _: None)
+            await groups_settled(scaled, operator)
+            async with _SalesClient(config.kafka_bootstrap, credentials(config, "sales-connector")) as sales:
+                warm: dict[str, list[float]] = {step: [] for step in LIFECYCLE_STEPS}
+                await asyncio.gather(*(sales.lifecycle(warm) for _ in range(SCALE_CONCURRENCY)))  # warm-up
+                latencies: dict[str, list[float]] = {step: [] for step in LIFECYCLE_STEPS}
+                load = os.getloadavg()[0]  # other work on the machine: the figures are only as good as it lets them
+                before = _cpu_by_process(scaled)
+                started = time.perf_counter()
+                done, failed = await _closed_loop(sales, SCALE_CONCURRENCY, latencies, started + SCALE_SECONDS)
+                elapsed = time.perf_counter() - started
+                after = _cpu_by_process(scaled)
+            rates[replicas] = done / elapsed
+            steps = "  ".join(f"{name} {_percentile(v, 0.5):.0f}/{_percentile(v, 0.99):.0f}"
+                              for name, v in latencies.items() if v)
+            print(f"  replicas={replicas}: {rates[replicas]:6.1f} lifecycles/s ({done} done, {failed} failed; "
+                  f"machine load average {load:.1f} at the start); p50/p99 ms per step: {steps}")
+            used = {name: after[name] - before.get(name, 0.0) for name in after}
+            total = sum(used.values())
+            print(f"    CPU in {elapsed:.1f} s: {total:.1f} s in all = {total / elapsed:.2f} cores of "
+                  f"{os.cpu_count()}; per process (s, share of one core):")
+            for name, seconds in sorted(used.items(), key=lambda kv: -kv[1]):
+                print(f"      {name:<34} {seconds:6.1f} s {seconds / elapsed:6.0%}")
+    finally:
+        await asyncio.to_thread(stack.scale, config, lambda _: None)  # back to Q2C_REPLICAS
+    if len(rates) == len(SCALE_REPLICAS):
+        print(f"  2 replicas / 1 replica: {rates[2] / rates[1]:.2f}× "
+              f"(one machine: the replicas share its cores with the broker and PostgreSQL)")
+    print_partition_ceilings(config)

@@ -90,8 +90,9 @@ def status(as_json: JsonOption = False) -> None:
          "where": f"127.0.0.1:{node.client_port}"} for node in kafka.nodes(config)]
     rows += [{"part": "postgres", "state": "external" if config.external_pg_admin else
              ("running" if postgres.is_running(config) else "stopped"), "where": f"127.0.0.1:{config.pg_port}"}]
-    rows += [{"part": s.name, "state": "running" if services.is_running(config, s) else "stopped",
-              "where": f"http://127.0.0.1:{config.http_port(s)}/health"} for s in config.services]
+    rows += [{"part": s.name if r == 1 else f"{s.name} replica {r}",
+              "state": "running" if services.is_running(config, s, r) else "stopped",
+              "where": f"http://127.0.0.1:{config.http_port(s, r)}/health"} for s, r in stack.status_replicas(config)]
     if as_json:
         for row in rows:
             print(json.dumps(row))

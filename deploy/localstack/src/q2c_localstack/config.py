@@ -35,6 +35,10 @@ def _kafka_version() -> str:
     return match.group(1)
 
 
+# The HTTP ports of replica r of every service: a block of this many ports per replica.
+REPLICA_PORT_STRIDE = 20
+
+
 @dataclass(frozen=True)
 class StackConfig:
     home: Path  # state and logs: <home>/logs, <home>/kafka, <home>/postgres, <home>/run
@@ -51,6 +55,7 @@ class StackConfig:
     services: list[ServiceSpec] = field(default_factory=load_services)
     kafka_version: str = field(default_factory=_kafka_version)
     start_timeout: float = 90.0
+    replicas: int = 1  # Q2C_REPLICAS: processes of every service (docs/infrastructure.md, "Replicas")
 
     @classmethod
     def from_env(cls, **overrides: object) -> "StackConfig":
@@ -65,6 +70,7 @@ class StackConfig:
             "http_base_port": int(env.get("Q2C_HTTP_BASE_PORT", 8100)),
             "external_kafka": env.get("Q2C_KAFKA_BOOTSTRAP") or None,
             "external_pg_admin": env.get("Q2C_DATABASE_URL") or None,
+            "replicas": int(env.get("Q2C_REPLICAS") or 1),
         }
         values.update(overrides)
         # Why the ignore: the values are typed per field above; a dict of them is only `object` to mypy.
@@ -90,8 +96,15 @@ class StackConfig:
         """acks=all waits for this many copies: with 3, one node may be down and nothing acknowledged is lost."""
         return max(1, self.replication_factor - 1)
 
-    def http_port(self, service: "ServiceSpec") -> int:
-        return self.http_base_port + 1 + [s.name for s in self.services].index(service.name)
+    def http_port(self, service: "ServiceSpec", replica: int = 1) -> int:
+        """Replica 1 of the n-th service (deploy/stack.yaml order) on base + n, replica r on
+        base + n + REPLICA_PORT_STRIDE * (r - 1): a block of ports per replica, so no replica's
+        port is another service's while the stack has fewer services than the stride."""
+        index = [s.name for s in self.services].index(service.name)
+        if len(self.services) >= REPLICA_PORT_STRIDE or replica < 1:
+            raise StackError(f"replica {replica} of {service.name}: replicas count from 1, and the port scheme "
+                             f"holds at most {REPLICA_PORT_STRIDE - 1} services")
+        return self.http_base_port + 1 + index + REPLICA_PORT_STRIDE * (replica - 1)
 
     @property
     def logs(self) -> Path:

@@ -50,18 +50,27 @@ class Watched:
 
     groups: Mapping[str, tuple[str, ...]]
     metrics: Mapping[str, str]
+    # the /metrics URLs of a service's other replicas (Q2C_REPLICAS): the outbox is the service
+    # database's, so any replica that answers counts it; one that is down (killed) is skipped
+    replicas: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def metrics_urls(self, service: str) -> tuple[str, ...]:
+        return (self.metrics[service], *self.replicas.get(service, ()))
 
 
 def stack_watch(config: StackConfig) -> Watched:
     """Every service of the stack: its group (= its name) reads the topics the catalog names it
-    a consumer of; its /metrics is on the stack's HTTP port for it."""
+    a consumer of; its /metrics is on the stack's HTTP port for it (each replica's on its own)."""
     from q2c_messaging.catalog import load_catalog  # the catalog is the runtime's, read as data
 
     names = {s.name for s in config.services}
     catalog = load_catalog(config.topic_catalog)
     groups = {name: tuple(sorted(t.name for t in catalog if name in t.consumers)) for name in sorted(names)}
     return Watched(groups={g: topics for g, topics in groups.items() if topics},
-                   metrics={s.name: f"http://127.0.0.1:{config.http_port(s)}/metrics" for s in config.services})
+                   metrics={s.name: f"http://127.0.0.1:{config.http_port(s)}/metrics" for s in config.services},
+                   replicas={s.name: tuple(f"http://127.0.0.1:{config.http_port(s, r)}/metrics"
+                                           for r in range(2, config.replicas + 1))
+                             for s in config.services if config.replicas > 1})
 
 
 async def metric(url: str, name: str, labels: Mapping[str, str] | None = None, *,
@@ -382,12 +391,45 @@ class TopicProbe:
                 at = meta.offset if meta is not None and meta.offset >= 0 else 0
                 if at < ends[tp]:
                     waiting.append(f"group {group} at {at} of {ends[tp]} on {tp.topic}[{tp.partition}]")
-        for service, url in watch.metrics.items():
-            try:
-                lag = await metric(url, "q2c_outbox_lag", {"service": service}, default=None)
-            except (OSError, TimeoutError, LookupError) as exc:
-                waiting.append(f"outbox of {service} unknown ({exc!r})")
+        for service in watch.metrics:
+            lag, problems = None, []
+            for url in watch.metrics_urls(service):  # the first replica that answers
+                try:
+                    lag = await metric(url, "q2c_outbox_lag", {"service": service}, default=None)
+                    break
+                except (OSError, TimeoutError, LookupError) as exc:
+                    problems.append(repr(exc))
+            if lag is None:
+                waiting.append(f"outbox of {service} unknown ({'; '.join(problems)})")
                 continue
             if lag != 0:  # NaN too: the service could not count its outbox
                 waiting.append(f"outbox of {service} has {lag:g} rows to publish")
         return waiting
+
+
+async def groups_settled(config: StackConfig, login: KafkaCredentials | None, *, timeout: float = 120.0) -> None:
+    """Wait until every service's consumer group is Stable with exactly the consumers of its
+    replicas 1…Q2C_REPLICAS in it (client ids `<service>`, `<service>-<r>`: a fact of the group
+    coordinator), e.g. after replicas were started or stopped, so a measurement or a test does
+    not begin inside a rebalance."""
+    groups = stack_watch(config).groups
+    wanted = {g: {g, *(f"{g}-{r}" for r in range(2, config.replicas + 1))} for g in groups}
+    admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka_bootstrap, **security_kwargs(login, from_env=False))
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            waiting = []
+            for group in groups:
+                [response] = await admin.describe_consumer_groups([group])
+                [described] = response.to_object()["groups"]
+                clients = {m["client_id"] for m in described["members"]}
+                if described["state"] != "Stable" or clients != wanted[group]:
+                    waiting.append(f"{group}: {described['state']} {sorted(clients)}")
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"consumer groups not settled after {timeout}s: {'; '.join(waiting)}")
+            await asyncio.sleep(0.2)  # polling the fact, not waiting for it to happen
+    finally:
+        await admin.close()

@@ -1,8 +1,11 @@
-"""Every q2c service as one process, logging JSON to <home>/logs/<service>.log."""
+"""Every q2c service as processes: replica 1 logs JSON to <home>/logs/<service>.log, replica r
+(Q2C_REPLICAS, docs/infrastructure.md "Replicas") to <home>/logs/<service>-<r>.log."""
 
 import os
+import re
 import sys
 import time
+from pathlib import Path
 
 from . import kafka_security, postgres, processes
 from .config import ServiceSpec, StackConfig, StackError
@@ -10,32 +13,43 @@ from .config import ServiceSpec, StackConfig, StackError
 READY_MARK = '"event": "service.ready"'
 
 
-def _name(service: ServiceSpec) -> str:
-    return f"service-{service.name}"
+def process_name(service: ServiceSpec, replica: int = 1) -> str:
+    """`service-<name>` for replica 1 (the name before replicas existed), `service-<name>-<r>` else."""
+    return f"service-{service.name}" + (f"-{replica}" if replica > 1 else "")
 
 
-def start(config: StackConfig, service: ServiceSpec) -> tuple[str, int]:
-    """Start one service unless it runs; return (what happened, log offset to wait from)."""
-    log = config.logs / f"{service.name}.log"
-    if processes.running_pid(config.run_dir, _name(service)):
-        return f"{service.name} already running", -1
+def log_path(config: StackConfig, service: ServiceSpec, replica: int = 1) -> Path:
+    return config.logs / (f"{service.name}.log" if replica == 1 else f"{service.name}-{replica}.log")
+
+
+def _label(service: ServiceSpec, replica: int) -> str:
+    return service.name if replica == 1 else f"{service.name} replica {replica}"
+
+
+def start(config: StackConfig, service: ServiceSpec, replica: int = 1) -> tuple[str, int]:
+    """Start one replica of a service unless it runs; return (what happened, log offset to wait from)."""
+    log = log_path(config, service, replica)
+    if processes.running_pid(config.run_dir, process_name(service, replica)):
+        return f"{_label(service, replica)} already running", -1
     offset = log.stat().st_size if log.exists() else 0
-    env = {**os.environ, **service_env(config, service)}
-    processes.start(config.run_dir, _name(service), [sys.executable, "-m", service.module],
+    env = {**os.environ, **service_env(config, service, replica)}
+    processes.start(config.run_dir, process_name(service, replica), [sys.executable, "-m", service.module],
                     log=log, env=env)
-    return f"{service.name} started", offset
+    return f"{_label(service, replica)} started", offset
 
 
-def service_env(config: StackConfig, service: ServiceSpec) -> dict[str, str]:
+def service_env(config: StackConfig, service: ServiceSpec, replica: int = 1) -> dict[str, str]:
     """What a service process is configured with (docker-compose.yml gives its containers the
-    same, with the compose hosts; a unit test holds the two together)."""
+    same, with the compose hosts; a unit test holds the two together). Replicas differ only in
+    their HTTP port and Q2C_REPLICA (their Kafka client ids and PostgreSQL application name)."""
     return {
         "Q2C_KAFKA_BOOTSTRAP": config.kafka_bootstrap,
         **kafka_env(config, service.name),
         "Q2C_DB_URL": postgres.service_dsn(config, service),
         "Q2C_TOPIC_CATALOG": str(config.topic_catalog),
-        "Q2C_HTTP_PORT": str(config.http_port(service)),
+        "Q2C_HTTP_PORT": str(config.http_port(service, replica)),
         "PYTHONUNBUFFERED": "1",
+        **({"Q2C_REPLICA": str(replica)} if replica > 1 else {}),
     }
 
 
@@ -46,10 +60,10 @@ def kafka_env(config: StackConfig, principal: str) -> dict[str, str]:
     return creds.env() if creds and not config.external_kafka else {}
 
 
-def wait_ready(config: StackConfig, service: ServiceSpec, offset: int) -> None:
+def wait_ready(config: StackConfig, service: ServiceSpec, offset: int, replica: int = 1) -> None:
     if offset < 0:
         return
-    log = config.logs / f"{service.name}.log"
+    log = log_path(config, service, replica)
     deadline = time.monotonic() + config.start_timeout
     while time.monotonic() < deadline:
         if log.exists():
@@ -57,22 +71,36 @@ def wait_ready(config: StackConfig, service: ServiceSpec, offset: int) -> None:
                 f.seek(offset)
                 if READY_MARK.encode() in f.read():
                     return
-        if processes.running_pid(config.run_dir, _name(service)) is None:
-            raise StackError(f"{service.name} exited during start-up; see {log}:\n{processes.tail(log)}")
+        if processes.running_pid(config.run_dir, process_name(service, replica)) is None:
+            raise StackError(f"{_label(service, replica)} exited during start-up; see {log}:\n{processes.tail(log)}")
         time.sleep(0.2)
-    raise StackError(f"{service.name} not ready after {config.start_timeout:.0f}s; see {log}")
+    raise StackError(f"{_label(service, replica)} not ready after {config.start_timeout:.0f}s; see {log}")
 
 
-def stop(config: StackConfig, service: ServiceSpec) -> bool:
-    return processes.stop(config.run_dir, _name(service))
+def stop(config: StackConfig, service: ServiceSpec, replica: int = 1) -> bool:
+    return processes.stop(config.run_dir, process_name(service, replica))
 
 
-def kill(config: StackConfig, service: ServiceSpec) -> None:
-    processes.kill(config.run_dir, _name(service))
+def kill(config: StackConfig, service: ServiceSpec, replica: int = 1) -> None:
+    processes.kill(config.run_dir, process_name(service, replica))
 
 
-def is_running(config: StackConfig, service: ServiceSpec) -> bool:
-    return processes.running_pid(config.run_dir, _name(service)) is not None
+def is_running(config: StackConfig, service: ServiceSpec, replica: int = 1) -> bool:
+    return processes.running_pid(config.run_dir, process_name(service, replica)) is not None
+
+
+def started_replicas(config: StackConfig, service: ServiceSpec) -> list[int]:
+    """The replicas of `service` that have a pid file, whatever Q2C_REPLICAS says now (a stack
+    started with more replicas is stopped whole by `down`), replica 1 always included."""
+    pattern = re.compile(rf"{re.escape(process_name(service))}-(\d+)\.pid")
+    found = {int(m.group(1)) for p in config.run_dir.glob(f"{process_name(service)}-*.pid")
+             if (m := pattern.fullmatch(p.name))}
+    return sorted({1} | found)
+
+
+def replicas(config: StackConfig) -> list[tuple[ServiceSpec, int]]:
+    """Every (service, replica) the stack runs: Q2C_REPLICAS of each service."""
+    return [(s, r) for s in config.services for r in range(1, config.replicas + 1)]
 
 
 ADMIN_MODULES = {"dual-write-adapter": "dual_write_adapter.admin", "quote": "quote_service.admin"}

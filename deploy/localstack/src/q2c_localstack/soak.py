@@ -4,7 +4,8 @@ For SECONDS (default 600) Sales users run quote lifecycles through the contract 
 bench's client: create, 3 lines, activate, win, each step waiting for its Sales write), and a
 share of the won quotations become Sales orders that an SCM user confirms, delivers and
 invoices (docs/contract.md §1.1, §4.1). Meanwhile one process of the stack is SIGKILLed at random at
-least every KILL_EVERY seconds (every service, now and then the broker or PostgreSQL) and
+least every KILL_EVERY seconds (every service, each of its replicas with Q2C_REPLICAS > 1, now
+and then the broker or PostgreSQL) and
 restarted as `make up` would. Afterwards, once the stack is quiet, the checks (figures, each
 with the offenders): every lifecycle completed or was refused with its notification; one
 quotation journal and one confirmation journal per won quotation; the last Sales write of
@@ -536,7 +537,8 @@ async def replay(config: StackConfig, verdict: Verdict) -> None:
     """Stop every service, rewind every group to 0, start them again: nothing may change."""
     await quiet(config)
     for service in config.services:
-        await asyncio.to_thread(services.stop, config, service)
+        for replica in services.started_replicas(config, service):
+            await asyncio.to_thread(services.stop, config, service, replica)
     ends_before = await _topics(config)
     hashes_before = await state_hash(config)
     again = await _rewind_groups(config)

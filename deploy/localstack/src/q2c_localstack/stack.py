@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from . import kafka, kafka_security, postgres, processes, services
-from .config import StackConfig, StackError
+from .config import ServiceSpec, StackConfig, StackError
 
 Say = Callable[[str], None]
 
@@ -17,10 +17,7 @@ def up(config: StackConfig, say: Say = print) -> None:
     say(kafka.start(config))
     say(postgres.start(config))
     provision(config, say)
-    pending = [(s, *services.start(config, s)) for s in config.services]
-    for service, what, offset in pending:
-        services.wait_ready(config, service, offset)
-        say(what)
+    start_replicas(config, say)
     say(f"stack up in {time.monotonic() - started:.1f}s: Kafka {config.kafka_bootstrap}, "
         f"logs in {config.logs}")
 
@@ -52,8 +49,9 @@ def provision_external(config: StackConfig, say: Say = print) -> None:
 
 def down(config: StackConfig, say: Say = print) -> None:
     for service in reversed(config.services):
-        if services.stop(config, service):
-            say(f"{service.name} stopped")
+        for replica in reversed(services.started_replicas(config, service)):
+            if services.stop(config, service, replica):
+                say(f"{service.name} stopped" if replica == 1 else f"{service.name} replica {replica} stopped")
     if kafka.stop(config):
         say("Kafka stopped")
     if postgres.stop(config):
@@ -76,18 +74,50 @@ def status(config: StackConfig, say: Say = print) -> None:
         say("postgres: external")
     else:
         say(f"postgres: {state(postgres.is_running(config))} (127.0.0.1:{config.pg_port})")
+    for service, replica in status_replicas(config):
+        name = service.name if replica == 1 else f"{service.name} replica {replica}"
+        say(f"{name}: {state(services.is_running(config, service, replica))} "
+            f"(http://127.0.0.1:{config.http_port(service, replica)}/health, /metrics)")
+
+
+# --- replicas (Q2C_REPLICAS) ---------------------------------------------------------------------
+
+def start_replicas(config: StackConfig, say: Say = print) -> None:
+    """Start every replica of every service that is not running (Q2C_REPLICAS each), all
+    at once, then wait until each is ready."""
+    pending = [(s, r, *services.start(config, s, r)) for s, r in services.replicas(config)]
+    for service, replica, what, offset in pending:
+        services.wait_ready(config, service, offset, replica)
+        say(what)
+
+
+def scale(config: StackConfig, say: Say = print) -> None:
+    """Run exactly `config.replicas` replicas of every service: start the missing ones, stop
+    those above (the bench's scale figures go from one replica to two and back)."""
     for service in config.services:
-        say(f"{service.name}: {state(services.is_running(config, service))} "
-            f"(http://127.0.0.1:{config.http_port(service)}/health, /metrics)")
+        for replica in services.started_replicas(config, service):
+            if replica > config.replicas and services.stop(config, service, replica):
+                say(f"{service.name} replica {replica} stopped")
+    start_replicas(config, say)
+
+
+def status_replicas(config: StackConfig) -> list[tuple[ServiceSpec, int]]:
+    """What `status` lists: Q2C_REPLICAS of each service, and any other replica still running."""
+    wanted = services.replicas(config)
+    extra = [(s, r) for s in config.services for r in services.started_replicas(config, s)
+             if r > config.replicas and services.is_running(config, s, r)]
+    return sorted(wanted + extra, key=lambda sr: (config.services.index(sr[0]), sr[1]))
 
 
 # --- chaos (`make soak`) -------------------------------------------------------------------------
 
 def process_names(config: StackConfig) -> list[str]:
-    """Every process of the local stack by name: the broker, PostgreSQL, each service."""
+    """Every process of the local stack by name: the broker or each node of the cluster,
+    PostgreSQL, each replica of each service (`service-<name>`, `service-<name>-<r>`:
+    services.process_name)."""
     names = [node.name for node in kafka.nodes(config)]
     names += [] if config.external_pg_admin else [postgres.NAME]
-    return names + [f"service-{s.name}" for s in config.services]
+    return names + [services.process_name(s, r) for s, r in services.replicas(config)]
 
 
 def kill(config: StackConfig, name: str) -> None:
@@ -120,9 +150,10 @@ def restart(config: StackConfig, name: str, timeout: float = 300.0) -> None:
                 postgres.start(config)
                 postgres.wait_ready(config)
             else:
-                [service] = [s for s in config.services if f"service-{s.name}" == name]
-                _, offset = services.start(config, service)
-                services.wait_ready(config, service, offset)
+                [(service, replica)] = [(s, r) for s, r in services.replicas(config)
+                                        if services.process_name(s, r) == name]
+                _, offset = services.start(config, service, replica)
+                services.wait_ready(config, service, offset, replica)
             return
         except StackError:
             if time.monotonic() > deadline:

@@ -55,7 +55,7 @@ class ServiceRuntime:
         configure_logging(service, self.settings.log_level)
         self.broker = KafkaBroker(
             self.settings.kafka_bootstrap,
-            client_id=service,
+            client_id=service + self.settings.instance,
             allow_auto_create_topics=False,  # topics come from the catalog only
             security=creds.faststream_security() if (creds := self.settings.kafka_credentials) else None,
             consumer_only=True,  # everything we publish goes through the outbox relay
@@ -107,11 +107,13 @@ class ServiceRuntime:
 
     async def _start(self) -> None:
         tracing.configure_tracing(self.service)
-        self._pool = await create_pool(self.settings.db_url, max_size=self.settings.pool_max_size)
+        instance = self.service + self.settings.instance  # `quote`, `quote-2`: which replica
+        self._pool = await create_pool(self.settings.db_url, max_size=self.settings.pool_max_size,
+                                       application_name=instance)
         await apply_migrations(self._pool, *self.migrations)
         self._migrated = True
         # Dead letters and the health check; the relay has its own (it renews it after a refusal).
-        self._producer = make_producer(self.settings.kafka_bootstrap, f"{self.service}-producer",
+        self._producer = make_producer(self.settings.kafka_bootstrap, f"{instance}-producer",
                                        self.settings.kafka_credentials)
         await self._producer.start()
         dead_letters = DeadLetters(self._producer, self.service)
@@ -123,7 +125,7 @@ class ServiceRuntime:
             for route in self._routes
         }
         self._relay = OutboxRelay(
-            self._pool, lambda: make_producer(self.settings.kafka_bootstrap, f"{self.service}-relay",
+            self._pool, lambda: make_producer(self.settings.kafka_bootstrap, f"{instance}-relay",
                                               self.settings.kafka_credentials),
             service=self.service, batch_size=self.settings.relay_batch_size,
             poll_interval=self.settings.relay_poll_interval, max_attempts=self.settings.relay_max_attempts,
@@ -138,7 +140,7 @@ class ServiceRuntime:
         most_partitions = max((self.catalog[topic].partitions for topic in self._processors), default=1)
         self._consumer = ServiceConsumer(
             self._processors, bootstrap=self.settings.kafka_bootstrap, group_id=self.service,
-            client_id=self.service, workers=min(self.settings.consumer_workers, most_partitions),
+            client_id=instance, workers=min(self.settings.consumer_workers, most_partitions),
             max_records=self.settings.consumer_batch_size,
             transaction_records=self.settings.consumer_transaction_records,
             security=security_kwargs(self.settings.kafka_credentials, from_env=False),

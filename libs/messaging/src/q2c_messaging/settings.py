@@ -39,6 +39,16 @@ class RuntimeSettings(BaseSettings):
     http_port: int = 0
     # the address it binds: loopback by default, 0.0.0.0 in a container
     http_host: str = "127.0.0.1"
+    # Which process of the service this is, when several run (Q2C_REPLICAS of the local stack):
+    # only in its Kafka client ids and PostgreSQL application_name, so logs, the broker and
+    # pg_stat_activity tell replicas apart. Replicas share the group, the database and the work.
+    replica: int = 1
+
+    @property
+    def instance(self) -> str:
+        """What follows the service's name in client ids and application_name: nothing for
+        replica 1 (as before replicas), `-<r>` for replica r."""
+        return "" if self.replica == 1 else f"-{self.replica}"
 
     @property
     def kafka_credentials(self) -> KafkaCredentials | None:

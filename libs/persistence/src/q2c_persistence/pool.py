@@ -30,15 +30,18 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(
-    dsn: str, *, min_size: int = 2, max_size: int = 10, connect_timeout: float = 30.0
+    dsn: str, *, min_size: int = 2, max_size: int = 10, connect_timeout: float = 30.0,
+    application_name: str | None = None,
 ) -> asyncpg.Pool:
     """Open a pool, retrying while the server is still starting, failing clearly after
-    `connect_timeout` seconds."""
+    `connect_timeout` seconds. `application_name` names its sessions in pg_stat_activity
+    (a service's replicas: which one holds the outbox relay's lock, say)."""
     deadline = asyncio.get_running_loop().time() + connect_timeout
     while True:
         try:
             return await asyncpg.create_pool(
-                dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_keep_session
+                dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_keep_session,
+                server_settings={"application_name": application_name} if application_name else None,
             )
         except (OSError, asyncpg.CannotConnectNowError) as exc:
             if asyncio.get_running_loop().time() >= deadline:

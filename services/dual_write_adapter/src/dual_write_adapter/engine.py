@@ -119,7 +119,14 @@ class Engine:
 
     async def resume_step(self, conn: asyncpg.Connection, outbox_for: Any, batch: int = 200) -> int:
         """Replay up to `batch` queued changes of Resuming maps, in order; a map whose queue is
-        empty becomes Running. Returns how many changes were replayed."""
+        empty becomes Running. Returns how many changes were replayed.
+
+        With several replicas, one replays at a time (a transaction-scoped advisory lock; the
+        others return 0 and look again later): the row locks on the queue alone would keep the
+        replay exactly-once and in order, but two replicas walking the Resuming maps in
+        different orders could deadlock on them."""
+        if not await repo.take_resume_turn(conn):
+            return 0
         replayed = 0
         for name in [n for n, s in (await self.states(conn)).items() if s == RESUMING]:
             rows = await repo.queued_changes(conn, name, batch)

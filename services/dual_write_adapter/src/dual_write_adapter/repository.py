@@ -197,6 +197,16 @@ async def queue_change(conn: asyncpg.Connection, map_name: str, kind: str, paylo
     await conn.execute("INSERT INTO queued_change (map, kind, payload) VALUES ($1, $2, $3)", map_name, kind, payload)
 
 
+# One resume replay at a time across the adapter's replicas (docs/messaging.md, "Replicas").
+_RESUME_LOCK_KEY = 7_204_119
+
+
+async def take_resume_turn(conn: asyncpg.Connection) -> bool:
+    """True when this transaction may replay queued changes: the transaction-scoped advisory
+    lock that one replica holds while it replays (released at its commit or rollback)."""
+    return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RESUME_LOCK_KEY))
+
+
 async def queued_changes(conn: asyncpg.Connection, map_name: str, limit: int) -> list[asyncpg.Record]:
     """The oldest `limit` changes queued for a map, locked: (seq, kind, payload)."""
     return await conn.fetch(

@@ -1,7 +1,8 @@
 """The message processor (DOMAIN.md §6): Queued messages become journals and links, each
 exactly once. A message is locked (`FOR UPDATE SKIP LOCKED`) and finished in the same
 transaction that applies it, so a crash or a second processor can never process it twice;
-a dependent message waits until its parent is Processed."""
+a dependent message waits until its parent is Processed. Several replicas of the service
+take turns (`repo.take_processor_turn`), so messages go in order as with one processor."""
 
 import asyncio
 import contextlib
@@ -50,7 +51,16 @@ async def publish_state(outbox: Outbox, row: asyncpg.Record | Mapping[str, Any],
 
 
 async def process_one(conn: asyncpg.Connection, outbox_for: OutboxFor) -> bool:
-    """Process the oldest ready message inside the caller's transaction; False if none."""
+    """Process the oldest ready message inside the caller's transaction; False if none, or
+    if another replica's processor (or a `processor.run`) holds the turn.
+
+    Why a turn and not only `FOR UPDATE SKIP LOCKED`: the row lock alone keeps each message
+    processed once, but a second processor would skip the oldest message (locked) and take the
+    next one, which may be the same quotation's later journal; both then wait for the
+    quotation's row lock, and the later journal could be created first. With the turn, messages
+    go one at a time in `seq` order, whichever process runs them, as with one processor."""
+    if not await repo.take_processor_turn(conn):
+        return False
     row = await repo.next_ready_message(conn)
     if row is None:
         return False

@@ -124,6 +124,17 @@ async def queue_message(conn: asyncpg.Connection, *, message_id: str, type: str,
         message_id, type, document, depends_on, sales_order_number, caused_by)
 
 
+# The message processor's turn: one processing transaction at a time across the service's
+# replicas and `processor.run` (docs/messaging.md, "Replicas").
+_PROCESSOR_LOCK_KEY = 7_204_120
+
+
+async def take_processor_turn(conn: asyncpg.Connection) -> bool:
+    """True when this transaction may process messages: the transaction-scoped advisory lock
+    (taken again by the same transaction at once; released at its commit or rollback)."""
+    return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _PROCESSOR_LOCK_KEY))
+
+
 async def next_ready_message(conn: asyncpg.Connection) -> asyncpg.Record | None:
     """The oldest Queued message whose parent (if any) is Processed, locked for this
     transaction; messages other processors hold are skipped. A `link-sales-order` is ready
