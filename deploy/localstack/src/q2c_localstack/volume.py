@@ -1,0 +1,149 @@
+"""`Q2C_BENCH_ONLY=volume make bench` (or `python -m q2c_localstack bench` with that variable):
+records and bytes per lifecycle, per topic, counted from the topics of a running stack
+(docs/scaling.md sizes a Kafka cluster from them).
+
+Two batches, one after the other, each between two quiet points of the stack (every group at
+the end offsets, every outbox empty: `TopicProbe.quiescent`), so every record a batch causes is
+counted and nothing else is:
+
+1. Sales quote lifecycles (issue 8's: create, 3 lines, activate, win, each step waiting for its
+   Sales write), `Q2C_VOLUME_QUOTES` (100), 8 at a time.
+2. SCM orders to invoice (create with two lines, confirm, deliver, invoice.post, until Sales has
+   the order Invoiced), `Q2C_VOLUME_ORDERS` (50), 8 at a time.
+
+Per topic: records (end offsets after − before) and bytes (key + value + headers of each of
+those records, read back; the record batch framing, ~70 B per batch and ~10-20 B per record,
+is not counted). Offset commits are counted on `__consumer_offsets`."""
+
+import asyncio
+import os
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import uuid4
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from q2c_messaging.catalog import load_catalog
+from q2c_messaging.security import security_kwargs
+
+from .config import StackConfig
+from .kafka_security import BROKER, credentials
+from .probe import TopicProbe, stack_watch
+
+CONCURRENCY = 8
+OFFSETS_TOPIC = "__consumer_offsets"
+INVOICED = 192350005  # msdyn_processingstatus (CONTRACT §2.1)
+
+Ends = dict[TopicPartition, int]
+
+
+async def run_volume(config: StackConfig) -> None:
+    # imported here: bench imports nothing of this module at load time, and this module needs its client
+    from .bench import _SalesClient  # noqa: PLC0415
+
+    quotes = int(os.environ.get("Q2C_VOLUME_QUOTES", "100"))
+    orders = int(os.environ.get("Q2C_VOLUME_ORDERS", "50"))
+    login = credentials(config, BROKER)  # reads every topic, __consumer_offsets included
+    topics = [t.name for t in load_catalog(config.topic_catalog)] + [OFFSETS_TOPIC]
+    consumer = AIOKafkaConsumer(bootstrap_servers=config.kafka_bootstrap, enable_auto_commit=False,
+                                **security_kwargs(login, from_env=False))
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()  # noqa: SLF001 - as TopicProbe does
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        async with TopicProbe(config.kafka_bootstrap, ["scm.command.results", "dataverse.salesorder.writes"],
+                              credentials=credentials(config, "operator"), watch=stack_watch(config)) as probe, \
+                _SalesClient(config.kafka_bootstrap, credentials(config, "sales-connector")) as sales:
+            async def quote_lifecycle() -> None:
+                await sales.lifecycle(defaultdict(list))
+
+            async def order_flow() -> None:
+                await _order_to_invoice(probe)
+
+            await sales.lifecycle(defaultdict(list))  # warm-up, not counted
+            for name, count, one in [("Sales quote lifecycle (create, 3 lines, activate, win)", quotes,
+                                      quote_lifecycle),
+                                     ("SCM order to invoice (create with 2 lines, confirm, deliver, "
+                                      "invoice.post, Sales Invoiced)", orders, order_flow)]:
+                await probe.quiescent(timeout=120)
+                before = await consumer.end_offsets(partitions)
+                started = time.perf_counter()
+                await _run(count, one)
+                await probe.quiescent(timeout=120)
+                elapsed = time.perf_counter() - started
+                after = await consumer.end_offsets(partitions)
+                sizes = await _sizes(consumer, before, after)
+                _report(name, count, elapsed, before, after, sizes)
+    finally:
+        await consumer.stop()
+
+
+async def _run(count: int, one: Callable[[], Awaitable[None]]) -> None:
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def guarded() -> None:
+        async with gate:
+            await one()
+
+    await asyncio.gather(*(guarded() for _ in range(count)))
+
+
+async def _order_to_invoice(probe: TopicProbe) -> None:
+    lines = [{"sequence_number": n, "product_number": f"PC-{n}", "quantity": "3", "unit_price": "500.00",
+              "line_discount_amount": "3.33"} for n in (1, 2)]
+    all_of_it = [{"sequence_number": n, "quantity": "3"} for n in (1, 2)]
+
+    async def step(topic: str, type_: str, target: str | None, data: dict[str, Any] | None = None) -> str:
+        command: dict[str, Any] = {"command_id": str(uuid4()), "type": type_, "target": target,
+                                   "user": {"name": "volume", "privileges": []}, "data": data or {}}
+        await probe.publish(topic, target or command["command_id"], command)
+        [result] = await probe.wait_for("scm.command.results", lambda r: r.key == command["command_id"], timeout=60)
+        if result.value["outcome"] != "accepted":
+            raise RuntimeError(f"volume {type_} {target}: {result.value}")
+        return str(result.value["target"])
+
+    number = await step("scm.order.commands", "order.create", None,
+                        {"customer_account": "US-001", "currency": "USD", "name": "Volume", "lines": lines})
+    await step("scm.order.commands", "order.confirm", number)
+    await step("scm.order.commands", "order.deliver", number, {"lines": all_of_it})
+    await step("scm.invoice.commands", "invoice.post", number, {"sales_order_number": number, "lines": all_of_it})
+    await probe.wait_for("dataverse.salesorder.writes", lambda r: r.key == number and r.value["record"].get(
+        "msdyn_processingstatus") == INVOICED, timeout=60)
+
+
+async def _sizes(consumer: AIOKafkaConsumer, before: Ends, after: Ends) -> dict[str, int]:
+    """Bytes (key + value + header names and values) of the records between the two offsets."""
+    todo = {tp: end for tp, end in after.items() if end > before[tp] and tp.topic != OFFSETS_TOPIC}
+    consumer.assign(list(todo))
+    for tp in todo:
+        consumer.seek(tp, before[tp])
+    sizes: dict[str, int] = defaultdict(int)
+    while todo:
+        batches = await consumer.getmany(*todo, timeout_ms=1000)
+        for tp, records in batches.items():
+            for record in records:
+                if record.offset < todo.get(tp, 0):
+                    sizes[tp.topic] += (len(record.key or b"") + len(record.value or b"")
+                                        + sum(len(k) + len(v or b"") for k, v in record.headers))
+            if records and records[-1].offset + 1 >= todo.get(tp, 0):
+                todo.pop(tp, None)
+    return sizes
+
+
+def _report(name: str, count: int, elapsed: float, before: Ends, after: Ends, sizes: dict[str, int]) -> None:
+    records: dict[str, int] = defaultdict(int)
+    for tp, end in after.items():
+        records[tp.topic] += end - before[tp]
+    print(f"\n{name}: {count} in {elapsed:.1f} s, {CONCURRENCY} at a time; per lifecycle:")
+    print(f"  {'topic':<40} {'records':>8} {'bytes':>9} {'B/record':>9}")
+    total_records = total_bytes = 0
+    for topic in sorted(t for t in records if records[t] and t != OFFSETS_TOPIC):
+        total_records += records[topic]
+        total_bytes += sizes[topic]
+        print(f"  {topic:<40} {records[topic] / count:8.2f} {sizes[topic] / count:9,.0f} "
+              f"{sizes[topic] / records[topic]:9,.0f}")
+    print(f"  {'total':<40} {total_records / count:8.2f} {total_bytes / count:9,.0f} "
+          f"{total_bytes / max(total_records, 1):9,.0f}")
+    print(f"  offset commits ({OFFSETS_TOPIC} records): {records[OFFSETS_TOPIC] / count:.2f} per lifecycle")
