@@ -13,13 +13,16 @@ counted and nothing else is:
 
 Per topic: records (end offsets after − before) and bytes (key + value + headers of each of
 those records, read back; the record batch framing, ~70 B per batch and ~10-20 B per record,
-is not counted). Offset commits are counted on `__consumer_offsets`."""
+is not counted). Offset commits are counted on `__consumer_offsets`. Per process of the stack
+(each service, Kafka, PostgreSQL with its backends): CPU ms per lifecycle (user + system, from
+/proc), the process's idle CPU over the same time (measured for `IDLE_SECONDS` before) taken off."""
 
 import asyncio
 import os
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -28,6 +31,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from q2c_messaging.catalog import load_catalog
 from q2c_messaging.security import security_kwargs
 
+from . import processes
 from .config import StackConfig
 from .kafka_security import BROKER, credentials
 from .probe import TopicProbe, stack_watch
@@ -35,6 +39,8 @@ from .probe import TopicProbe, stack_watch
 CONCURRENCY = 8
 OFFSETS_TOPIC = "__consumer_offsets"
 INVOICED = 192350005  # msdyn_processingstatus (CONTRACT §2.1)
+IDLE_SECONDS = 5.0
+TICKS = os.sysconf("SC_CLK_TCK")
 
 Ends = dict[TopicPartition, int]
 
@@ -68,14 +74,20 @@ async def run_volume(config: StackConfig) -> None:
                                      ("SCM order to invoice (create with 2 lines, confirm, deliver, "
                                       "invoice.post, Sales Invoiced)", orders, order_flow)]:
                 await probe.quiescent(timeout=120)
+                idle_from = _cpu(config)
+                await asyncio.sleep(IDLE_SECONDS)  # a measuring window, not a wait for something
+                idle = _minus(_cpu(config), idle_from)
                 before = await consumer.end_offsets(partitions)
+                cpu_from = _cpu(config)
                 started = time.perf_counter()
                 await _run(count, one)
                 await probe.quiescent(timeout=120)
                 elapsed = time.perf_counter() - started
+                cpu = _minus(_cpu(config), cpu_from)
                 after = await consumer.end_offsets(partitions)
                 sizes = await _sizes(consumer, before, after)
                 _report(name, count, elapsed, before, after, sizes)
+                _report_cpu(count, elapsed, cpu, idle)
     finally:
         await consumer.stop()
 
@@ -147,3 +159,48 @@ def _report(name: str, count: int, elapsed: float, before: Ends, after: Ends, si
     print(f"  {'total':<40} {total_records / count:8.2f} {total_bytes / count:9,.0f} "
           f"{total_bytes / max(total_records, 1):9,.0f}")
     print(f"  offset commits ({OFFSETS_TOPIC} records): {records[OFFSETS_TOPIC] / count:.2f} per lifecycle")
+
+
+def _cpu(config: StackConfig) -> dict[str, float]:
+    """CPU seconds (user + system) of each process of the stack and its descendants (the
+    PostgreSQL backends under the postmaster), reaped children included."""
+    roots: dict[str, int] = {}
+    for pidfile in sorted(config.run_dir.glob("*.pid")):
+        if pid := processes.running_pid(config.run_dir, pidfile.stem):
+            roots[pidfile.stem] = pid
+    try:
+        roots["postgres"] = int((config.home / "postgres" / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, own + reaped children's CPU seconds)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / TICKS)
+    children: dict[int, list[int]] = defaultdict(list)
+    for pid, (parent, _) in stats.items():
+        children[parent].append(pid)
+
+    def tree(pid: int) -> float:
+        return stats.get(pid, (0, 0.0))[1] + sum(tree(child) for child in children.get(pid, []))
+
+    return {name: tree(pid) for name, pid in roots.items()}
+
+
+def _minus(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before.get(name, 0.0) for name in after}
+
+
+def _report_cpu(count: int, elapsed: float, cpu: dict[str, float], idle: dict[str, float]) -> None:
+    print(f"  CPU per lifecycle ({elapsed:.1f} s; idle CPU over {IDLE_SECONDS:.0f} s before, scaled, taken off):")
+    total = 0.0
+    for name in sorted(cpu, key=lambda n: -cpu[n]):
+        net = max(0.0, cpu[name] - idle.get(name, 0.0) * elapsed / IDLE_SECONDS)
+        total += net
+        print(f"    {name:<28} {net / count * 1000:7.1f} ms   (busy {cpu[name] / elapsed:6.1%} of a core, "
+              f"idle {idle.get(name, 0.0) / IDLE_SECONDS:5.1%})")
+    print(f"    {'total':<28} {total / count * 1000:7.1f} ms")
