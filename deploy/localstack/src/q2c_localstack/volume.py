@@ -18,6 +18,7 @@ is not counted). Offset commits are counted on `__consumer_offsets`. Per process
 /proc), the process's idle CPU over the same time (measured for `IDLE_SECONDS` before) taken off."""
 
 import asyncio
+import gzip
 import os
 import time
 from collections import defaultdict
@@ -40,6 +41,7 @@ CONCURRENCY = 8
 OFFSETS_TOPIC = "__consumer_offsets"
 INVOICED = 192350005  # msdyn_processingstatus (CONTRACT §2.1)
 IDLE_SECONDS = 5.0
+GZIP_BATCH = 100  # records of one partition compressed together
 TICKS = os.sysconf("SC_CLK_TCK")
 
 Ends = dict[TopicPartition, int]
@@ -85,8 +87,8 @@ async def run_volume(config: StackConfig) -> None:
                 elapsed = time.perf_counter() - started
                 cpu = _minus(_cpu(config), cpu_from)
                 after = await consumer.end_offsets(partitions)
-                sizes = await _sizes(consumer, before, after)
-                _report(name, count, elapsed, before, after, sizes)
+                sizes, compressed = await _sizes(consumer, before, after)
+                _report(name, count, elapsed, before, after, sizes, compressed)
                 _report_cpu(count, elapsed, cpu, idle)
     finally:
         await consumer.stop()
@@ -125,39 +127,50 @@ async def _order_to_invoice(probe: TopicProbe) -> None:
         "msdyn_processingstatus") == INVOICED, timeout=60)
 
 
-async def _sizes(consumer: AIOKafkaConsumer, before: Ends, after: Ends) -> dict[str, int]:
-    """Bytes (key + value + header names and values) of the records between the two offsets."""
+async def _sizes(consumer: AIOKafkaConsumer, before: Ends, after: Ends) -> tuple[dict[str, int], dict[str, int]]:
+    """Bytes (key + value + header names and values) of the records between the two offsets,
+    per topic; and the same gzip-compressed in batches of `GZIP_BATCH` records of a partition,
+    as a producer with `compression_type="gzip"` would send them at load (q2c sends uncompressed)."""
     todo = {tp: end for tp, end in after.items() if end > before[tp] and tp.topic != OFFSETS_TOPIC}
     consumer.assign(list(todo))
     for tp in todo:
         consumer.seek(tp, before[tp])
     sizes: dict[str, int] = defaultdict(int)
+    raw: dict[TopicPartition, list[bytes]] = defaultdict(list)
     while todo:
         batches = await consumer.getmany(*todo, timeout_ms=1000)
         for tp, records in batches.items():
             for record in records:
                 if record.offset < todo.get(tp, 0):
-                    sizes[tp.topic] += (len(record.key or b"") + len(record.value or b"")
-                                        + sum(len(k) + len(v or b"") for k, v in record.headers))
+                    parts = [record.key or b"", record.value or b""]
+                    parts += [k.encode() + (v or b"") for k, v in record.headers]
+                    sizes[tp.topic] += sum(len(part) for part in parts)
+                    raw[tp].append(b"".join(parts))
             if records and records[-1].offset + 1 >= todo.get(tp, 0):
                 todo.pop(tp, None)
-    return sizes
+    compressed: dict[str, int] = defaultdict(int)
+    for tp, records in raw.items():
+        for start in range(0, len(records), GZIP_BATCH):
+            compressed[tp.topic] += len(gzip.compress(b"".join(records[start:start + GZIP_BATCH])))
+    return sizes, compressed
 
 
-def _report(name: str, count: int, elapsed: float, before: Ends, after: Ends, sizes: dict[str, int]) -> None:
+def _report(name: str, count: int, elapsed: float, before: Ends, after: Ends, sizes: dict[str, int],
+            compressed: dict[str, int]) -> None:
     records: dict[str, int] = defaultdict(int)
     for tp, end in after.items():
         records[tp.topic] += end - before[tp]
     print(f"\n{name}: {count} in {elapsed:.1f} s, {CONCURRENCY} at a time; per lifecycle:")
-    print(f"  {'topic':<40} {'records':>8} {'bytes':>9} {'B/record':>9}")
-    total_records = total_bytes = 0
+    print(f"  {'topic':<40} {'records':>8} {'bytes':>9} {'B/record':>9} {'gzip':>8}")
+    total_records = total_bytes = total_gzip = 0
     for topic in sorted(t for t in records if records[t] and t != OFFSETS_TOPIC):
         total_records += records[topic]
         total_bytes += sizes[topic]
+        total_gzip += compressed[topic]
         print(f"  {topic:<40} {records[topic] / count:8.2f} {sizes[topic] / count:9,.0f} "
-              f"{sizes[topic] / records[topic]:9,.0f}")
+              f"{sizes[topic] / records[topic]:9,.0f} {compressed[topic] / count:8,.0f}")
     print(f"  {'total':<40} {total_records / count:8.2f} {total_bytes / count:9,.0f} "
-          f"{total_bytes / max(total_records, 1):9,.0f}")
+          f"{total_bytes / max(total_records, 1):9,.0f} {total_gzip / count:8,.0f}")
     print(f"  offset commits ({OFFSETS_TOPIC} records): {records[OFFSETS_TOPIC] / count:.2f} per lifecycle")
 
 
