@@ -9,7 +9,7 @@ Q2C_CACHE ?= $(HOME)/.cache/q2c
 UV := $(Q2C_CACHE)/uv-$(UV_VERSION)/bin/uv
 RUN := $(UV) run --frozen --no-progress
 
-.PHONY: setup up down status demo test test-unit fuzz bench soak failover lint clean-state admin processor outbox contract contract-release
+.PHONY: setup up down status demo test test-unit fuzz bench soak failover lint clean-state admin processor outbox inbox contract contract-release
 
 # uv, pinned, in a cache outside the repository; it installs the locked environment.
 $(UV):
@@ -79,6 +79,10 @@ processor: setup
 # One service's outbox: make outbox ARGS="quote parked" (retry ID, retry --all)
 outbox: setup
 	$(RUN) q2c outbox $(ARGS)
+
+# One service's inbox: make inbox ARGS="quote stats" (prune, prune --older-than DAYS [--force])
+inbox: setup
+	$(RUN) q2c inbox $(ARGS)
 
 # make bench LONG=1 [LIFECYCLES=N]: only the long memory run (docs/performance.md)
 bench: up

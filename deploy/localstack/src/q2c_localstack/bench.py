@@ -23,6 +23,8 @@
 
 `make bench LONG=1` (LIFECYCLES=N, default 20,000) runs only the long memory run: lifecycles
 at C=8 and each process's resident memory at start and end, with the growth.
+`Q2C_BENCH_ONLY=volume make bench` runs only the count of records and bytes per lifecycle,
+per topic (`q2c_localstack.volume`, docs/scaling.md).
 """
 
 import asyncio
@@ -76,6 +78,10 @@ def run_bench(config: StackConfig) -> None:
         asyncio.run(_bench_initial_sync(config))
     elif os.environ.get("Q2C_BENCH_ONLY") == "scale":
         asyncio.run(_bench_scale(config))
+    elif os.environ.get("Q2C_BENCH_ONLY") == "volume":  # records and bytes per lifecycle (docs/scaling.md)
+        from .volume import run_volume
+
+        asyncio.run(run_volume(config))
     else:
         asyncio.run(_bench(config))
 

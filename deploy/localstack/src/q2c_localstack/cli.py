@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 from . import stack
 from .config import StackConfig, StackError
-from .services import OUTBOX_ADMIN_MODULE, admin_command
+from .services import INBOX_ADMIN_MODULE, OUTBOX_ADMIN_MODULE, admin_command
 
 # Markdown help: docstrings wrap as paragraphs on any terminal width.
 MARKUP = "markdown"
@@ -349,6 +349,24 @@ def outbox(service: Annotated[str, typer.Argument(help="the service whose outbox
                  f"[red]{escape(str(r['last_error']))}[/]"] for r in rows])
         return
     _run_admin([action, *([row] if row else []), *(["--all"] if every else [])], service, OUTBOX_ADMIN_MODULE)
+
+
+@app.command()
+def inbox(service: Annotated[str, typer.Argument(help="the service whose inbox (deploy/stack.yaml)")],
+          action: Annotated[str, typer.Argument(help="stats | prune")],
+          older_than: Annotated[float | None, typer.Option("--older-than", help="prune: rows older than DAYS "
+                                                           "instead of the topic's safe age")] = None,
+          force: Annotated[bool, typer.Option("--force", help="prune --older-than: below a topic's safe age "
+                                              "too")] = False,
+          as_json: JsonOption = False) -> None:
+    """One service's inbox (docs/messaging.md "Inbox pruning"): SERVICE stats | prune [--older-than DAYS]."""
+    names = [s.name for s in _config().services]
+    if service not in names or action not in ("stats", "prune"):
+        print(f"q2c: inbox SERVICE stats|prune [--older-than DAYS], SERVICE one of {', '.join(names)}",
+              file=sys.stderr)
+        raise typer.Exit(2)
+    _run_admin([action, "--service", service, *(["--older-than", str(older_than)] if older_than is not None else []),
+                *(["--force"] if force else []), *(["--json"] if as_json else [])], service, INBOX_ADMIN_MODULE)
 
 
 # --- the topics by hand --------------------------------------------------------------------------

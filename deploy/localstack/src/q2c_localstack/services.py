@@ -105,6 +105,7 @@ def replicas(config: StackConfig) -> list[tuple[ServiceSpec, int]]:
 
 ADMIN_MODULES = {"dual-write-adapter": "dual_write_adapter.admin", "quote": "quote_service.admin"}
 OUTBOX_ADMIN_MODULE = "q2c_messaging.outbox_admin"  # every service's outbox: its parked rows
+INBOX_ADMIN_MODULE = "q2c_messaging.inbox_admin"  # every service's inbox: its size, pruning
 
 
 def admin_command(config: StackConfig, argv: list[str], service: str = "dual-write-adapter",

@@ -241,7 +241,8 @@ class MessageProcessor(Generic[M]):
         outcomes: list[str] = []
         letters: list[tuple[_Item[M], str, str]] = []
         async with self.pool.acquire() as conn, conn.transaction():
-            new = await inbox.claim_many(conn, self.service, [item.inbox_key for item in items])
+            new = await inbox.claim_many(conn, self.service, [item.inbox_key for item in items],
+                                         items[0].source.topic)
             for item in items:
                 # The record's trace continues here (docs/observability.md): a CONSUMER span and
                 # its part of the transaction, whose context the outbox rows it writes inherit.

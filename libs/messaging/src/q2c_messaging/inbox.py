@@ -6,22 +6,25 @@ id) is in the inbox too, so a replay from an earlier offset dead-letters nothing
 from q2c_persistence import Connection
 
 
-async def claim(conn: Connection, consumer: str, message_id: str) -> bool:
-    """True when this message id is new for this consumer (and is now recorded)."""
+async def claim(conn: Connection, consumer: str, message_id: str, topic: str | None = None) -> bool:
+    """True when this message id is new for this consumer (and is now recorded). `topic`: the
+    record's, which decides when its row may be pruned (`inbox_pruning`)."""
     status = await conn.execute(
-        "INSERT INTO inbox (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        consumer, message_id,
+        "INSERT INTO inbox (consumer, message_id, topic) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        consumer, message_id, topic,
     )
     return status == "INSERT 0 1"
 
 
-async def claim_many(conn: Connection, consumer: str, message_ids: list[str]) -> set[str]:
-    """Claim a batch's message ids in one statement; return those that were new. Sorted, so
-    two transactions claiming overlapping ids lock them in the same order (no deadlock)."""
+async def claim_many(conn: Connection, consumer: str, message_ids: list[str], topic: str | None = None
+                     ) -> set[str]:
+    """Claim a batch's message ids (records of one topic) in one statement; return those that
+    were new. Sorted, so two transactions claiming overlapping ids lock them in the same order
+    (no deadlock)."""
     rows = await conn.fetch(
-        "INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::text[]) "
+        "INSERT INTO inbox (consumer, message_id, topic) SELECT $1, unnest($2::text[]), $3 "
         "ON CONFLICT DO NOTHING RETURNING message_id",
-        consumer, sorted(set(message_ids)),
+        consumer, sorted(set(message_ids)), topic,
     )
     return {row[0] for row in rows}
 

@@ -24,6 +24,7 @@ from .batching import ServiceConsumer
 from .catalog import TopicCatalog, load_catalog
 from .consumer import MessageProcessor, Route
 from .dead_letters import DeadLetters
+from .inbox_pruning import prune
 from .lag import GroupLag
 from .outbox import Outbox, OutboxRelay, outbox_counts
 from .producer import make_producer
@@ -33,6 +34,7 @@ from .settings import RuntimeSettings
 log = get_logger(__name__)
 
 MESSAGING_MIGRATIONS = Path(__file__).parent / "migrations"
+PRUNE_FIRST_DELAY = 60.0  # seconds from start-up to the first inbox pruning pass
 StartupHook = Callable[[asyncpg.Pool], Awaitable[None]]
 
 
@@ -134,6 +136,8 @@ class ServiceRuntime:
         for hook in self._startup_hooks:
             await hook(self._pool)
         self._tasks = [asyncio.create_task(task()) for task in [*self._background, self._watch_outbox]]
+        if self.settings.inbox_prune_interval > 0:
+            self._tasks.append(asyncio.create_task(self._prune_inbox(self.settings.inbox_prune_interval)))
         if self.settings.lag_interval > 0:
             self._tasks.append(asyncio.create_task(self.group_lag().run(self.settings.lag_interval)))
         # Consuming starts once start-up work is done.
@@ -197,6 +201,20 @@ class ServiceRuntime:
         partitions = [TopicPartition(route.topic, p) for route in self._routes
                       for p in range(self.catalog[route.topic].partitions)]
         return GroupLag(self.settings.kafka_bootstrap, self.service, partitions)
+
+    async def _prune_inbox(self, interval: float) -> None:
+        """Inbox rows whose record has left its topic's log, every `interval` seconds. Every
+        replica runs it: the deletes skip rows another one has locked."""
+        topics = [self.catalog[route.topic] for route in self._routes]
+        await asyncio.sleep(min(interval, PRUNE_FIRST_DELAY))  # not in the rush of start-up
+        while True:
+            try:
+                async with self.pool.acquire() as conn:  # each delete its own short transaction
+                    await prune(conn, self.service, topics, self.settings.inbox_retention,
+                                self.settings.inbox_prune_batch)
+            except Exception as exc:  # noqa: BLE001 - the next pass tries again; the service goes on
+                log.warning("inbox.prune_failed", error=repr(exc))
+            await asyncio.sleep(interval)
 
     async def _watch_outbox(self) -> None:
         while True:

@@ -1,8 +1,11 @@
 """What every service process is configured with (environment, prefix Q2C_)."""
 
+from datetime import timedelta
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .inbox_pruning import Retention
 from .security import DEFAULT_MECHANISM, KafkaCredentials
 
 
@@ -31,6 +34,14 @@ class RuntimeSettings(BaseSettings):
     relay_poll_interval: float = 1.0
     # A row the broker refuses this many times is parked (`outbox parked|retry`).
     relay_max_attempts: int = 5
+    # Inbox pruning (docs/messaging.md "Inbox pruning"): seconds between two passes (0 = off),
+    # rows per delete statement, the margin on top of a topic's retention (s), and the broker's
+    # defaults for topics that set no retention (log.retention.ms) and for segment rolls (log.roll.ms).
+    inbox_prune_interval: float = 3600.0
+    inbox_prune_batch: int = 1000
+    inbox_retention_margin: float = 86400.0
+    inbox_retention_default_ms: int = 7 * 24 * 3600 * 1000
+    inbox_segment_ms: int = 7 * 24 * 3600 * 1000
     pool_max_size: int = 10
     handler_attempts: int = 3
     # Seconds between two measures of the consumer group's lag (q2c_consumer_group_lag); 0 = off
@@ -49,6 +60,11 @@ class RuntimeSettings(BaseSettings):
         """What follows the service's name in client ids and application_name: nothing for
         replica 1 (as before replicas), `-<r>` for replica r."""
         return "" if self.replica == 1 else f"-{self.replica}"
+
+    @property
+    def inbox_retention(self) -> Retention:
+        return Retention(default_retention_ms=self.inbox_retention_default_ms, segment_ms=self.inbox_segment_ms,
+                         margin=timedelta(seconds=self.inbox_retention_margin))
 
     @property
     def kafka_credentials(self) -> KafkaCredentials | None:
