@@ -9,7 +9,7 @@ import os
 import shutil
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from uuid import uuid4
 
 import asyncpg
@@ -60,17 +60,35 @@ def running_stack(stack_config: StackConfig) -> Iterator[StackConfig]:
         # service, rewinding a group): it logs in as the broker principal, every Kafka client of
         # ours picks that up from the environment. The services log in as themselves; the
         # security tests and the black-box clients name the outside parties' principals.
-        admin = kafka_security.admin_credentials(config)
-        saved = {k: os.environ.get(k) for k in (admin.env() if admin else {})}
-        if admin and not config.external_kafka:
-            os.environ.update(admin.env())
-        yield config
+        with harness_login(config):
+            yield config
+        stack.down(config)
+
+
+@contextmanager
+def harness_login(config: StackConfig) -> Iterator[None]:
+    """The test process logs in as the broker principal while the block runs (every Kafka
+    client of ours reads the login from the environment), and the environment is put back."""
+    admin = kafka_security.admin_credentials(config)
+    saved = {k: os.environ.get(k) for k in (admin.env() if admin else {})}
+    if admin and not config.external_kafka:
+        os.environ.update(admin.env())
+    try:
+        yield
+    finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        stack.down(config)
+
+
+def stack_command_env(config: StackConfig) -> dict[str, str]:
+    """The environment in which `python -m q2c_localstack …` finds this stack."""
+    return {**os.environ, "Q2C_HOME": str(config.home), "Q2C_PG_PORT": str(config.pg_port),
+            "Q2C_KAFKA_PORT": str(config.kafka_port), "Q2C_HTTP_BASE_PORT": str(config.http_base_port),
+            "Q2C_KAFKA_CONTROLLER_PORT": str(config.controller_port),
+            "Q2C_KAFKA_BROKERS": str(config.kafka_brokers)}
 
 
 @pytest.fixture(scope="session")

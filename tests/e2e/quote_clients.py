@@ -2,6 +2,8 @@
 dual-write adapter's side of the internal entry point `quote.sales-commands`, and an SCM
 administrator on `scm.feature.commands`. Only topics and message shapes, no imports of q2c."""
 
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -120,3 +122,26 @@ class QuoteClients:
 def line(n: int, **overrides: Any) -> dict[str, Any]:
     return {"sequence_number": n, "product_number": f"PC-{n}", "quantity": "3", "unit_price": "500.00",
             "line_discount_amount": "3.33", "site": "1", "warehouse": "11", **overrides}
+
+
+def assert_one_accepted_result_each(probe: TopicProbe, ids: set[str]) -> None:
+    """Every command of `ids` answered, accepted, and once: a record the relay sent twice after
+    a kill carries the same message id, so a reader counts one result."""
+    distinct: dict[str, set[str]] = defaultdict(set)
+    for record in probe.matching("scm.command.results", lambda r: r.key in ids):
+        distinct[record.key].add(record.headers["message_id"])
+        assert record.value["outcome"] == "accepted", record.value
+    assert {k: len(v) for k, v in distinct.items()} == {k: 1 for k in ids}
+
+
+async def assert_sent_exactly_once(clients: QuoteClients, numbers: Iterable[str]) -> None:
+    """Each quotation created, then sent once: one event per version (1 to 3), one journal."""
+    for number in numbers:
+        by_version: dict[int, set[str]] = defaultdict(set)
+        for event in clients.events(number):
+            by_version[event.value["version"]].add(event.value["event_id"])
+        assert sorted(by_version) == [1, 2, 3], number
+        assert all(len(event_ids) == 1 for event_ids in by_version.values()), number
+        final = await clients.last_state(number, version=3)
+        assert final["quotation"]["SALESQUOTATIONSTATUS"] == "sent"
+        assert len(final["quotation"]["journals"]) == 1

@@ -5,7 +5,6 @@ cluster, brokers killed among the services, loses and doubles nothing. Its own s
 kills brokers, which the session's stack must not suffer); figures are printed, not timed."""
 
 import asyncio
-import os
 import shutil
 from collections import defaultdict
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from q2c_localstack.config import REPO_ROOT, StackConfig
 from q2c_localstack.soak import soak
 from q2c_messaging.security import security_kwargs
 
-from ..conftest import PORT_OFFSET
+from ..conftest import PORT_OFFSET, harness_login
 from .quote_clients import QUOTE_TOPICS, QuoteClients
 from .sales_clients import DATAVERSE_TOPICS, SalesSystem
 
@@ -37,19 +36,11 @@ def running_stack() -> Iterator[StackConfig]:
                                   pg_port=25633 + PORT_OFFSET, http_base_port=14300 + PORT_OFFSET)
     stack.down(config, say=lambda _: None)  # leftovers of an interrupted run
     shutil.rmtree(config.home, ignore_errors=True)
-    admin = kafka_security.admin_credentials(config)
-    assert admin is not None
-    saved = {key: os.environ.get(key) for key in admin.env()}
     try:
         stack.up(config)
-        os.environ.update(admin.env())  # the harness logs in as the broker principal (tests/conftest.py)
-        yield config
+        with harness_login(config):
+            yield config
     finally:  # a start that failed halfway leaves processes too
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         stack.down(config)
 
 

@@ -2,12 +2,11 @@
 its one result, no change is lost or applied twice (ARCHITECTURE.md consumer recipe)."""
 
 import asyncio
-from collections import defaultdict
 
 from q2c_localstack import services
 from q2c_localstack.config import ServiceSpec, StackConfig
 
-from .quote_clients import QUOTE_TOPICS, QuoteClients
+from .quote_clients import QUOTE_TOPICS, QuoteClients, assert_one_accepted_result_each, assert_sent_exactly_once
 
 QUOTES = 20
 
@@ -48,21 +47,8 @@ async def test_killed_quote_and_ownership_services_lose_and_double_nothing(runni
         await clients.publish_scm(sentinel)
     for sentinel in sentinels:
         assert (await clients.result(sentinel, timeout=60))["code"] == "quote.invalid-transition"
-    results = clients.probe.matching("scm.command.results", lambda r: r.key in ids)
-    distinct: dict[str, set[str]] = defaultdict(set)
-    for record in results:
-        distinct[record.key].add(record.headers["message_id"])
-        assert record.value["outcome"] == "accepted", record.value
-    assert {k: len(v) for k, v in distinct.items()} == {k: 1 for k in ids}
+    assert_one_accepted_result_each(clients.probe, ids)
     print(f"answered before the kill: {answered_before_restart}/{QUOTES}")
 
     # and every quotation was sent exactly once: one change per version, one journal
-    for number in numbers:
-        by_version: dict[int, set[str]] = defaultdict(set)
-        for event in clients.events(number):
-            by_version[event.value["version"]].add(event.value["event_id"])
-        assert sorted(by_version) == [1, 2, 3], number
-        assert all(len(event_ids) == 1 for event_ids in by_version.values()), number
-        final = await clients.last_state(number, version=3)
-        assert final["quotation"]["SALESQUOTATIONSTATUS"] == "sent"
-        assert len(final["quotation"]["journals"]) == 1
+    await assert_sent_exactly_once(clients, numbers)

@@ -22,7 +22,7 @@ from q2c_localstack.config import ServiceSpec, StackConfig
 from q2c_localstack.probe import Watched, groups_settled, stack_watch
 
 from ..http_clients import http_get
-from .quote_clients import QUOTE_TOPICS, QuoteClients
+from .quote_clients import QUOTE_TOPICS, QuoteClients, assert_one_accepted_result_each, assert_sent_exactly_once
 
 LIFECYCLES = 12
 # the outbox relay's session lock (q2c_messaging.outbox._RELAY_LOCK_KEY): which replica publishes
@@ -167,17 +167,5 @@ async def test_a_killed_quote_replica_loses_and_doubles_nothing(replicated: Stac
     await clients.probe.quiescent(_watch(replicated), timeout=120)
 
     # and each command has one result, each quotation one event per version and one journal
-    distinct: dict[str, set[str]] = defaultdict(set)
-    for record in clients.probe.matching("scm.command.results", lambda r: r.key in ids):
-        distinct[record.key].add(record.headers["message_id"])
-        assert record.value["outcome"] == "accepted", record.value
-    assert {k: len(v) for k, v in distinct.items()} == {k: 1 for k in ids}
-    for number in numbers:
-        by_version: dict[int, set[str]] = defaultdict(set)
-        for event in clients.events(number):
-            by_version[event.value["version"]].add(event.value["event_id"])
-        assert sorted(by_version) == [1, 2, 3], number
-        assert all(len(event_ids) == 1 for event_ids in by_version.values()), number
-        final = await clients.last_state(number, version=3)
-        assert final["quotation"]["SALESQUOTATIONSTATUS"] == "sent"
-        assert len(final["quotation"]["journals"]) == 1
+    assert_one_accepted_result_each(clients.probe, ids)
+    await assert_sent_exactly_once(clients, numbers)

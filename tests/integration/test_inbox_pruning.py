@@ -7,7 +7,6 @@ Age is made by setting `received_at` back (the rows were handled "days ago"), no
 
 import asyncio
 import functools
-import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -24,6 +23,8 @@ from q2c_messaging.consumer import Handling, MessageProcessor, Route
 from q2c_messaging.dead_letters import SourceRecord
 from q2c_messaging.inbox_pruning import Retention, prune
 from q2c_observability import metrics
+
+from ..conftest import stack_command_env
 
 DAY = timedelta(days=1)
 RETENTION = Retention()  # the broker's defaults: 7 days, segments rolled after 7 days; margin 1 day
@@ -164,9 +165,7 @@ async def test_the_operator_prunes_an_age_below_a_topics_safe_age_only_with_forc
 
 def test_the_stack_command_reaches_a_services_inbox(running_stack: StackConfig) -> None:
     # `python -m q2c_localstack inbox SERVICE ...`, configured like the test stack
-    env = {**os.environ, "Q2C_HOME": str(running_stack.home), "Q2C_PG_PORT": str(running_stack.pg_port),
-           "Q2C_KAFKA_PORT": str(running_stack.kafka_port), "Q2C_HTTP_BASE_PORT": str(running_stack.http_base_port),
-           "Q2C_KAFKA_CONTROLLER_PORT": str(running_stack.controller_port)}
+    env = stack_command_env(running_stack)
     run = functools.partial(subprocess.run, env=env, capture_output=True, text=True, timeout=60)
 
     stats = run([sys.executable, "-m", "q2c_localstack", "inbox", "quote", "stats"])

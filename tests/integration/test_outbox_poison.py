@@ -6,7 +6,6 @@ in a metric, listed and retried by the admin command; the rows of other keys go 
 import asyncio
 import functools
 import json
-import os
 import subprocess
 import sys
 import time
@@ -26,6 +25,8 @@ from q2c_messaging.outbox import Outbox, OutboxRelay
 from q2c_messaging.producer import make_producer
 from q2c_messaging.security import security_kwargs
 from q2c_observability import metrics
+
+from ..conftest import stack_command_env
 
 LIMIT = 2_000  # the topic's max.message.bytes
 SERVICE = "it-poison"
@@ -154,9 +155,7 @@ async def test_retry_refuses_a_row_that_is_not_parked(scratch_db, scratch_pool, 
 
 def test_the_stack_command_reaches_a_services_outbox(running_stack: StackConfig) -> None:
     # `python -m q2c_localstack outbox SERVICE ...`, configured like the test stack
-    env = {**os.environ, "Q2C_HOME": str(running_stack.home), "Q2C_PG_PORT": str(running_stack.pg_port),
-           "Q2C_KAFKA_PORT": str(running_stack.kafka_port), "Q2C_HTTP_BASE_PORT": str(running_stack.http_base_port),
-           "Q2C_KAFKA_CONTROLLER_PORT": str(running_stack.controller_port)}
+    env = stack_command_env(running_stack)
     run = functools.partial(subprocess.run, env=env, capture_output=True, text=True, timeout=60)
 
     listed = run([sys.executable, "-m", "q2c_localstack", "outbox", "quote", "parked"])

@@ -648,12 +648,14 @@ LONG_LIFECYCLES = 20_000
 LONG_CONCURRENCY = 8
 
 
+def _stack_pids(config: StackConfig) -> list[tuple[str, int]]:
+    """(name, pid) of every running process with a pid file: Kafka node(s), service replicas."""
+    running = [(f.stem, processes.running_pid(config.run_dir, f.stem)) for f in sorted(config.run_dir.glob("*.pid"))]
+    return [(name, pid) for name, pid in running if pid]
+
+
 def _rss_by_process(config: StackConfig) -> dict[str, float]:
-    found = {}
-    for pidfile in sorted(config.run_dir.glob("*.pid")):
-        pid = processes.running_pid(config.run_dir, pidfile.stem)
-        if pid:
-            found[pidfile.stem] = _rss_mib(pid)
+    found = {name: _rss_mib(pid) for name, pid in _stack_pids(config)}
     pg_pid = _postmaster_pid(config)
     if pg_pid:
         found["postgres (postmaster)"] = _rss_mib(pg_pid)
@@ -736,11 +738,7 @@ def _children(parent: int) -> list[int]:
 def _cpu_by_process(config: StackConfig) -> dict[str, float]:
     """CPU seconds used so far by each process of the stack: the broker, each service replica
     (pid files), PostgreSQL (the postmaster, its live backends and those it has reaped)."""
-    used = {}
-    for pidfile in sorted(config.run_dir.glob("*.pid")):
-        pid = processes.running_pid(config.run_dir, pidfile.stem)
-        if pid:
-            used[pidfile.stem] = _cpu_seconds(pid)
+    used = {name: _cpu_seconds(pid) for name, pid in _stack_pids(config)}
     postmaster = _postmaster_pid(config)
     if postmaster:
         used["postgres"] = _cpu_seconds(postmaster, children=True) + sum(
