@@ -110,7 +110,7 @@ log.cleaner.min.cleanable.ratio=0.1
 # the dead broker one session timeout later. The defaults add up to ~12 s of stall; these to
 # under 3 s, with heartbeats frequent enough that a busy 2-core machine does not fence a
 # live broker (a 250 ms heartbeat leaves six chances per session). 2.5 s sessions held a
-# step for up to 5.6 s on this machine; 1.5 s is what brought the stall under 5 s.
+# step for up to 5.6 s on this machine, 1.5 s mostly for 3-5 s (docs/scaling.md, "Failover").
 FAILOVER_SETTINGS = {
     "broker.heartbeat.interval.ms": "250",
     "broker.session.timeout.ms": "1500",
