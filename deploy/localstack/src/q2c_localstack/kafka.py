@@ -108,12 +108,13 @@ log.cleaner.min.cleanable.ratio=0.1
 # voters first notice the silence (`controller.quorum.fetch.timeout.ms`, default 2 s) and
 # elect a new one (`controller.quorum.election.timeout.ms`, default 1 s), which then fences
 # the dead broker one session timeout later. The defaults add up to ~12 s of stall; these to
-# under 3 s, with heartbeats frequent enough that a busy 2-core machine does not fence a
-# live broker (a 250 ms heartbeat leaves six chances per session). 2.5 s sessions held a
-# step for up to 5.6 s on this machine, 1.5 s mostly for 3-5 s (docs/scaling.md, "Failover").
+# about 2.5 s, with heartbeats frequent enough that a busy 2-core machine does not fence a
+# live broker (a 200 ms heartbeat leaves five chances per session). Sessions of 2.5 s held a
+# step for up to 5.6 s on this machine, 1.5 s up to 9.8 s, 1 s up to 4.9 s
+# (docs/scaling.md, "Failover").
 FAILOVER_SETTINGS = {
-    "broker.heartbeat.interval.ms": "250",
-    "broker.session.timeout.ms": "1500",
+    "broker.heartbeat.interval.ms": "200",
+    "broker.session.timeout.ms": "1000",
     "controller.quorum.fetch.timeout.ms": "1000",
     "controller.quorum.election.timeout.ms": "500",
     "controller.quorum.election.backoff.max.ms": "300",
