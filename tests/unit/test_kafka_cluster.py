@@ -87,10 +87,19 @@ def test_one_node_falls_back_to_one_replica_and_no_cluster_settings(tmp_path: Pa
 @pytest.mark.parametrize(("formatted_for", "asked"), [(1, 3), (3, 1)])
 def test_a_home_formatted_for_another_cluster_size_is_refused_with_the_way_out(
         tmp_path: Path, formatted_for: int, asked: int) -> None:
-    (tmp_path / "kafka").mkdir()
+    layout = ["data"] if formatted_for == 1 else [f"node-{n}/data" for n in range(1, formatted_for + 1)]
+    for folder in layout:
+        (tmp_path / "kafka" / folder).mkdir(parents=True)
+        (tmp_path / "kafka" / folder / "meta.properties").write_text("node.id=1\n")
     (tmp_path / "kafka" / "nodes").write_text(f"{formatted_for}\n")
     with pytest.raises(StackError, match=f"holds a Kafka of {formatted_for} node.*asks for {asked}.*remove"):
         kafka._check_cluster_size(_config(tmp_path, asked))
+
+
+def test_a_home_never_formatted_takes_any_size_even_after_a_failed_start(tmp_path: Path) -> None:
+    kafka._check_cluster_size(_config(tmp_path, 3))  # writes the marker; then the start failed
+    kafka._check_cluster_size(_config(tmp_path, 1))
+    assert (tmp_path / "kafka" / "nodes").read_text() == "1\n"
 
 
 def test_a_home_formatted_before_clusters_existed_counts_as_one_node(tmp_path: Path) -> None:

@@ -204,22 +204,20 @@ def _check_cluster_size(config: StackConfig) -> None:
     """A stack home's Kafka storage is formatted for one cluster size: topics created with one
     replica cannot be served by three nodes, nor three voters by one. Say so rather than start
     a stack that never gets ready."""
-    marker = config.home / "kafka" / "nodes"
-    formatted = any((node.home / "data" / "meta.properties").exists() for node in nodes(config))
-    if marker.exists():
-        size = int(marker.read_text().strip() or 1)
-    elif (config.home / "kafka" / "data" / "meta.properties").exists():
-        size = 1  # formatted before clusters existed
-    else:
-        marker.parent.mkdir(parents=True, exist_ok=True)
+    home = config.home / "kafka"
+    marker = home / "nodes"
+    if (home / "data" / "meta.properties").exists():
+        size = 1  # the single node's layout (also a home formatted before clusters existed)
+    elif formatted := list(home.glob("node-*/data/meta.properties")):
+        size = int(marker.read_text()) if marker.exists() else len(formatted)
+    else:  # nothing formatted yet: any size may start here
+        home.mkdir(parents=True, exist_ok=True)
         marker.write_text(f"{config.kafka_brokers}\n")
         return
     if size != config.kafka_brokers:
         raise StackError(f"{config.home / 'kafka'} holds a Kafka of {size} node(s), Q2C_KAFKA_BROKERS asks for "
                          f"{config.kafka_brokers}: `make down`, remove {config.home / 'kafka'} (its topics are lost) "
                          f"or choose another Q2C_HOME, then start again")
-    if not formatted:
-        marker.write_text(f"{config.kafka_brokers}\n")
 
 
 def _cluster_id(config: StackConfig) -> str:
@@ -304,10 +302,12 @@ def _durability(config: StackConfig) -> dict[str, str]:
 
 def stop(config: StackConfig) -> bool:
     """Stop every node (together: a node stopped last would wait for the others' quorum)."""
-    running = [node for node in nodes(config) if processes.running_pid(config.run_dir, node.name)]
+    running = running_nodes(config)
     for node in running:
         processes.terminate(config.run_dir, node.name)
-    return bool([processes.stop(config.run_dir, node.name, timeout=30) for node in running])
+    for node in running:
+        processes.stop(config.run_dir, node.name, timeout=30)
+    return bool(running)
 
 
 def is_running(config: StackConfig) -> bool:
