@@ -115,7 +115,7 @@ class ServiceConsumer:
         self._security = dict(security or {})  # SASL login (q2c_messaging.security)
         self._fetch_max_wait_ms = fetch_max_wait_ms
         self._consumers: list[AIOKafkaConsumer] = []
-        self._committers: dict[int, _Committer] = {}  # by id() of the consumer
+        self._committers: list[_Committer] = []  # one per consumer, same order
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -146,11 +146,11 @@ class ServiceConsumer:
             )
             for _ in range(self._workers)
         ]
-        self._committers = {id(consumer): _Committer(consumer) for consumer in self._consumers}
+        self._committers = [_Committer(consumer) for consumer in self._consumers]
         # started together, so that they join the group in one rebalance
         await asyncio.gather(*(consumer.start() for consumer in self._consumers))
-        self._tasks = [asyncio.create_task(self._run(consumer), name=f"consume-{n}")
-                       for n, consumer in enumerate(self._consumers)]
+        self._tasks = [asyncio.create_task(self._run(consumer, committer), name=f"consume-{n}")
+                       for n, (consumer, committer) in enumerate(zip(self._consumers, self._committers, strict=True))]
 
     @property
     def running(self) -> bool:
@@ -165,11 +165,11 @@ class ServiceConsumer:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        await asyncio.gather(*(c.flush(self._graceful_timeout) for c in self._committers.values()))
+        await asyncio.gather(*(c.flush(self._graceful_timeout) for c in self._committers))
         await asyncio.gather(*(consumer.stop() for consumer in self._consumers), return_exceptions=True)
-        self._tasks, self._consumers, self._committers = [], [], {}
+        self._tasks, self._consumers, self._committers = [], [], []
 
-    async def _run(self, consumer: AIOKafkaConsumer) -> None:
+    async def _run(self, consumer: AIOKafkaConsumer, committer: _Committer) -> None:
         while not self._stopping:
             try:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
@@ -180,15 +180,15 @@ class ServiceConsumer:
                 await asyncio.sleep(self._retry_pause)
                 continue
             if batches:
-                await self._handle(consumer, batches)
+                await self._handle(consumer, committer, batches)
 
-    async def _handle(self, consumer: AIOKafkaConsumer,
+    async def _handle(self, consumer: AIOKafkaConsumer, committer: _Committer,
                       batches: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> None:
         partitions = list(batches)
         progress = await asyncio.gather(*(self._partition(batches[tp]) for tp in partitions))
         offsets = {tp: p.commit for tp, p in zip(partitions, progress, strict=True) if p.commit is not None}
         if offsets:
-            self._committers[id(consumer)].add(offsets)
+            committer.add(offsets)
         retried = False
         for tp, p in zip(partitions, progress, strict=True):
             if p.retry_from is None:
