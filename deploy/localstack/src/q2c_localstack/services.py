@@ -22,7 +22,8 @@ def log_path(config: StackConfig, service: ServiceSpec, replica: int = 1) -> Pat
     return config.logs / (f"{service.name}.log" if replica == 1 else f"{service.name}-{replica}.log")
 
 
-def _label(service: ServiceSpec, replica: int) -> str:
+def label(service: ServiceSpec, replica: int = 1) -> str:
+    """How messages name a replica: the service's name alone for replica 1."""
     return service.name if replica == 1 else f"{service.name} replica {replica}"
 
 
@@ -30,12 +31,12 @@ def start(config: StackConfig, service: ServiceSpec, replica: int = 1) -> tuple[
     """Start one replica of a service unless it runs; return (what happened, log offset to wait from)."""
     log = log_path(config, service, replica)
     if processes.running_pid(config.run_dir, process_name(service, replica)):
-        return f"{_label(service, replica)} already running", -1
+        return f"{label(service, replica)} already running", -1
     offset = log.stat().st_size if log.exists() else 0
     env = {**os.environ, **service_env(config, service, replica)}
     processes.start(config.run_dir, process_name(service, replica), [sys.executable, "-m", service.module],
                     log=log, env=env)
-    return f"{_label(service, replica)} started", offset
+    return f"{label(service, replica)} started", offset
 
 
 def service_env(config: StackConfig, service: ServiceSpec, replica: int = 1) -> dict[str, str]:
@@ -72,9 +73,9 @@ def wait_ready(config: StackConfig, service: ServiceSpec, offset: int, replica: 
                 if READY_MARK.encode() in f.read():
                     return
         if processes.running_pid(config.run_dir, process_name(service, replica)) is None:
-            raise StackError(f"{_label(service, replica)} exited during start-up; see {log}:\n{processes.tail(log)}")
+            raise StackError(f"{label(service, replica)} exited during start-up; see {log}:\n{processes.tail(log)}")
         time.sleep(0.2)
-    raise StackError(f"{_label(service, replica)} not ready after {config.start_timeout:.0f}s; see {log}")
+    raise StackError(f"{label(service, replica)} not ready after {config.start_timeout:.0f}s; see {log}")
 
 
 def stop(config: StackConfig, service: ServiceSpec, replica: int = 1) -> bool:

@@ -186,7 +186,7 @@ class Chaos:
         survive without a stop (two down = fewer than min.insync.replicas)."""
         up = [n for n in stack.process_names(self.config) if n not in self._restarting]
         nodes = {node.name for node in kafka.nodes(self.config)}
-        if nodes and len(nodes) > 1 and (len(nodes & set(up)) < len(nodes) or await _under_replicated(self.config)):
+        if len(nodes) > 1 and (len(nodes & set(up)) < len(nodes) or await _under_replicated(self.config)):
             up = [n for n in up if n not in nodes]
         servers = [n for n in up if not n.startswith("service-")]
         controller = kafka.active_controller(self.config)

@@ -51,7 +51,7 @@ def down(config: StackConfig, say: Say = print) -> None:
     for service in reversed(config.services):
         for replica in reversed(services.started_replicas(config, service)):
             if services.stop(config, service, replica):
-                say(f"{service.name} stopped" if replica == 1 else f"{service.name} replica {replica} stopped")
+                say(f"{services.label(service, replica)} stopped")
     if kafka.stop(config):
         say("Kafka stopped")
     if postgres.stop(config):
@@ -67,16 +67,15 @@ def status(config: StackConfig, say: Say = print) -> None:
     if config.external_kafka:
         say(f"kafka: external {config.kafka_bootstrap}")
     else:
+        up_nodes = kafka.running_nodes(config)
         for node in kafka.nodes(config):
-            running = node in kafka.running_nodes(config)
-            say(f"{node.name}: {state(running)} (127.0.0.1:{node.client_port})")
+            say(f"{node.name}: {state(node in up_nodes)} (127.0.0.1:{node.client_port})")
     if config.external_pg_admin:
         say("postgres: external")
     else:
         say(f"postgres: {state(postgres.is_running(config))} (127.0.0.1:{config.pg_port})")
     for service, replica in status_replicas(config):
-        name = service.name if replica == 1 else f"{service.name} replica {replica}"
-        say(f"{name}: {state(services.is_running(config, service, replica))} "
+        say(f"{services.label(service, replica)}: {state(services.is_running(config, service, replica))} "
             f"(http://127.0.0.1:{config.http_port(service, replica)}/health, /metrics)")
 
 
