@@ -168,16 +168,23 @@ async def test_repeated_and_later_orders_change_nothing(clients: QuoteClients) -
     number = await clients.create_scm_quote()
     await clients.scm("quote.send", number)
     await clients.scm("quote.confirm", number)
-    first, second = new_order_number(), new_order_number()
-    created = order_event(first, number)
-    await publish_order(clients, created)
-    await clients.probe.wait_for("scm.quote.events", lambda r: r.key == number and r.value["type"] == LINKED)
+    ours = order_event(new_order_number(), number)
+    await publish_order(clients, ours)
+    [linked] = await clients.probe.wait_for("scm.quote.events",
+                                            lambda r: r.key == number and r.value["type"] == LINKED)
+    # The linking order is ours or the one the order service makes for this SCM confirm,
+    # whichever came first (see the first test): repeat exactly the event that linked.
+    [cause] = await clients.probe.wait_for("scm.order.events",
+                                           lambda r: r.value["event_id"] == linked.value["caused_by"])
+    first = cause.value["order"]["SALESORDERNUMBER"]
 
-    await publish_order(clients, created)  # the same event again
-    await publish_order(clients, order_event(first, number, "order.confirmed", version=2))
-    await publish_order(clients, order_event(second, number))  # a second order naming the quotation
+    await publish_order(clients, cause.value)  # the same event again
+    await publish_order(clients, ours)  # ours again, linked or not
+    # a later version of ours (not of the order service's own order, whose versions are its own)
+    await publish_order(clients, order_event(ours["order"]["SALESORDERNUMBER"], number, "order.confirmed", version=2))
+    await publish_order(clients, order_event(new_order_number(), number))  # a later order naming the quotation
     await clients.probe.quiescent()
 
-    [linked] = events_of_type(clients, number, LINKED)
-    assert linked["quotation"]["GENERATEDSALESORDERNUMBER"] == first
-    assert (await clients.last_state(number))["version"] == linked["version"]
+    [only] = events_of_type(clients, number, LINKED)
+    assert only["quotation"]["GENERATEDSALESORDERNUMBER"] == first
+    assert (await clients.last_state(number))["version"] == only["version"]
