@@ -25,6 +25,7 @@
 at C=8 and each process's resident memory at start and end, with the growth.
 `Q2C_BENCH_ONLY=volume make bench` runs only the count of records and bytes per lifecycle,
 per topic (`q2c_localstack.volume`, docs/scaling.md).
+`Q2C_BENCH_ONLY=lifecycles make bench` runs only the lifecycle load and the same-run bound.
 """
 
 import asyncio
@@ -78,6 +79,8 @@ def run_bench(config: StackConfig) -> None:
         asyncio.run(_bench_initial_sync(config))
     elif os.environ.get("Q2C_BENCH_ONLY") == "scale":
         asyncio.run(_bench_scale(config))
+    elif os.environ.get("Q2C_BENCH_ONLY") == "lifecycles":
+        asyncio.run(_bench_lifecycles_and_bound(config))
     elif os.environ.get("Q2C_BENCH_ONLY") == "volume":  # records and bytes per lifecycle (docs/scaling.md)
         from .volume import run_volume
 
@@ -94,12 +97,7 @@ async def _bench(config: StackConfig) -> None:
     await _bench_order_to_invoice(config)
     await _bench_feature_commands(config)
     await _bench_initial_sync(config)
-    peak = await _bench_lifecycles(config)
-    bound = await _bench_bound(config)
-    per_lifecycle = LIFECYCLE_RECORDS
-    print(f"\nsame-run bound: {bound:,.0f} hops/s ÷ {per_lifecycle} records per lifecycle = "
-          f"{bound / per_lifecycle:,.1f} lifecycles/s; q2c peak {peak:,.1f} lifecycles/s = "
-          f"{peak / (bound / per_lifecycle):.1%} of the bound")
+    await _bench_lifecycles_and_bound(config)
     _report_memory(config)
     await _bench_scale(config)
 
@@ -469,6 +467,17 @@ class _SalesClient:
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+async def _bench_lifecycles_and_bound(config: StackConfig) -> None:
+    """The lifecycle load, then the same-run bound and q2c's share of it
+    (`Q2C_BENCH_ONLY=lifecycles` runs only this)."""
+    peak = await _bench_lifecycles(config)
+    bound = await _bench_bound(config)
+    per_lifecycle = LIFECYCLE_RECORDS
+    print(f"\nsame-run bound: {bound:,.0f} hops/s ÷ {per_lifecycle} records per lifecycle = "
+          f"{bound / per_lifecycle:,.1f} lifecycles/s; q2c peak {peak:,.1f} lifecycles/s = "
+          f"{peak / (bound / per_lifecycle):.1%} of the bound")
 
 
 async def _bench_lifecycles(config: StackConfig) -> float:

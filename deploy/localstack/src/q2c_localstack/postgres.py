@@ -41,6 +41,29 @@ def _home(config: StackConfig) -> Path:
     return config.home / "postgres"
 
 
+# A socket's path must fit in sockaddr_un (108 bytes on Linux); a deeper stack home keeps TCP.
+_SOCKET_PATH_LIMIT = 100
+
+
+def _socket_dir(config: StackConfig) -> Path | None:
+    """Where the local server puts its Unix socket, or None when the path would be too long.
+    Why a socket: every statement is a round trip, and on this machine a round trip over a
+    Unix socket costs a third of the kernel time of one over loopback TCP
+    (docs/performance.md "PostgreSQL over a Unix socket")."""
+    directory = _home(config) / "socket"
+    fits = len(str(directory / f".s.PGSQL.{config.pg_port}")) <= _SOCKET_PATH_LIMIT
+    return directory if fits else None
+
+
+def _address(config: StackConfig) -> str:
+    """host:port for a DSN to the local server: its Unix socket when it has one (the server
+    was started with it), else loopback TCP, which it always listens on too."""
+    directory = _socket_dir(config)
+    if directory and (directory / f".s.PGSQL.{config.pg_port}").exists():
+        return f"{quote(str(directory), safe='')}:{config.pg_port}"
+    return f"127.0.0.1:{config.pg_port}"
+
+
 def _admin_password(config: StackConfig) -> str:
     """The local server's superuser password, made once per stack home."""
     path = _home(config) / "admin-password"
@@ -95,17 +118,17 @@ def admin_dsn(config: StackConfig, database: str = "postgres") -> str:
         parts = urlsplit(config.external_pg_admin)
         return parts._replace(path=f"/{database}").geturl()
     password = quote(_admin_password(config), safe="")
-    return f"postgresql://postgres:{password}@127.0.0.1:{config.pg_port}/{database}"
+    return f"postgresql://postgres:{password}@{_address(config)}/{database}"
 
 
 def service_dsn(config: StackConfig, service: ServiceSpec) -> str:
     password = _role_password(config, service.database)
     if config.external_pg_admin:
         parts = urlsplit(config.external_pg_admin)
-        host, port = parts.hostname or "127.0.0.1", parts.port or 5432
+        address = f"{parts.hostname or '127.0.0.1'}:{parts.port or 5432}"
     else:
-        host, port = "127.0.0.1", config.pg_port
-    return f"postgresql://{service.database}:{password}@{host}:{port}/{service.database}"
+        address = _address(config)
+    return f"postgresql://{service.database}:{password}@{address}/{service.database}"
 
 
 def start(config: StackConfig) -> str:
@@ -140,9 +163,13 @@ def start(config: StackConfig) -> str:
     if run_as:
         log.touch()
         os.chown(log, pwd.getpwnam(SYSTEM_USER).pw_uid, -1)
+    socket_dir = _socket_dir(config)
+    if socket_dir:
+        socket_dir.mkdir(parents=True, exist_ok=True)
+        _give_to_system_user(socket_dir)
     _check(subprocess.run(
         [str(_bin("pg_ctl")), "-D", str(data), "-l", str(log), "-w", "-t", str(int(config.start_timeout)),
-         "-o", f"-h 127.0.0.1 -p {config.pg_port} -k '' -c max_connections=200", "start"],
+         "-o", f"-h 127.0.0.1 -p {config.pg_port} -k '{socket_dir or ''}' -c max_connections=200", "start"],
         capture_output=True, text=True, timeout=config.start_timeout + 10, **run_as,  # type: ignore[arg-type]  # a **dict: see _run_as
     ), "pg_ctl start", log)
     return f"PostgreSQL started on 127.0.0.1:{config.pg_port}"
