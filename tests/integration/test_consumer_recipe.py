@@ -51,7 +51,7 @@ async def _handle(handling: Handling[Ping]) -> None:
     await handling.conn.execute("INSERT INTO effect (message_id, n) VALUES ($1, $2)", ping.message_id, ping.n)
     if ping.explode:
         raise RuntimeError(f"ping {ping.n} cannot be handled")
-    await handling.outbox.append(TOPICS["out"], handling.source.key.decode(), b'{"pong": true}',
+    await handling.outbox.append(TOPICS["out"], handling.source.key.decode(), f'{{"pong": {ping.n}}}'.encode(),
                                  message_id=str(uuid4()), type="it.ponged")
 
 
@@ -221,6 +221,8 @@ async def test_a_batch_of_many_records_keeps_order_and_skips_only_the_bad_one(se
     # Then every other record was handled once, in offset order
     rows = await service.pool.fetch("SELECT n FROM effect ORDER BY id")
     assert [r["n"] for r in rows] == [n for n in range(300) if n != 77]
+    # and the chunk's outbox rows, written together before each commit, went out in that order
+    assert [r.value["pong"] for r in probe.matching(service.outbound)] == [n for n in range(300) if n != 77]
 
 
 async def test_quiescent_waits_for_a_stopped_service_and_names_its_group(service: ServiceUnderTest,

@@ -18,7 +18,8 @@ reads them again; other partitions of the batch are committed. A commit refused 
 rebalance leaves the records to their new owner, whose inbox absorbs them.
 
 The offset commit is not awaited by the loop (`_Committer`, Kafka's commitAsync): the next poll
-is handled while it travels, and the offsets of polls handled meanwhile go in the next one.
+is handled while it travels, and the offsets of polls handled meanwhile go in the next one,
+sent no sooner than `commit_interval` after the last (Q2C_CONSUMER_COMMIT_INTERVAL_MS).
 A commit waits for the group coordinator, and when the broker that was the coordinator dies the
 wait lasts until the cluster has fenced it and moved the coordinator (seconds,
 docs/scaling.md "Failover"); awaited, it held every partition of the consumer that long. What
@@ -57,12 +58,20 @@ class _Progress:
 
 
 class _Committer:
-    """One consumer's offset commits, one in flight at a time, off the consume loop's path."""
+    """One consumer's offset commits, one in flight at a time, off the consume loop's path, and
+    at most one per `interval` seconds: the offsets of the polls handled meanwhile go together.
+    Why the interval: under load a consumer polls often with few records each, and a commit
+    per poll cost the broker an append to `__consumer_offsets` and the service a round trip per
+    record or two (38 commits per lifecycle of 40 records, docs/performance.md). A commit that
+    comes later is only a longer stretch to read again after a crash, which the inbox absorbs."""
 
-    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+    def __init__(self, consumer: AIOKafkaConsumer, interval: float = 0.0) -> None:
         self._consumer = consumer
+        self._interval = interval
         self._pending: dict[TopicPartition, int] = {}
         self._task: asyncio.Task[None] | None = None
+        self._last_sent = -interval  # the first commit goes at once
+        self._hurry = asyncio.Event()  # set by flush(): no more waiting for the interval
 
     def add(self, offsets: Mapping[TopicPartition, int]) -> None:
         """Offsets of records whose transactions have committed (never before: the recipe)."""
@@ -71,8 +80,14 @@ class _Committer:
             self._task = asyncio.create_task(self._run(), name="offset-commit")
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._pending:
+            rest = self._last_sent + self._interval - loop.time()
+            if rest > 0 and not self._hurry.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._hurry.wait(), rest)
             offsets, self._pending = self._pending, {}
+            self._last_sent = loop.time()
             try:
                 await self._consumer.commit(offsets)
             except KafkaError as exc:  # a rebalance took the partitions: their new owner re-reads them
@@ -80,6 +95,7 @@ class _Committer:
 
     async def flush(self, timeout: float) -> None:
         """The last commits before the consumer leaves its group (a clean stop re-reads nothing)."""
+        self._hurry.set()
         if self._task is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError, KafkaError):
                 await asyncio.wait_for(asyncio.shield(self._task), timeout)
@@ -102,6 +118,7 @@ class ServiceConsumer:
         graceful_timeout: float = 15.0,
         security: Mapping[str, Any] | None = None,
         fetch_max_wait_ms: int = 100,
+        commit_interval: float = 0.0,
     ) -> None:
         self._processors = processors
         self._bootstrap = bootstrap
@@ -114,6 +131,7 @@ class ServiceConsumer:
         self._graceful_timeout = graceful_timeout
         self._security = dict(security or {})  # SASL login (q2c_messaging.security)
         self._fetch_max_wait_ms = fetch_max_wait_ms
+        self._commit_interval = commit_interval
         self._consumers: list[AIOKafkaConsumer] = []
         self._committers: list[_Committer] = []  # one per consumer, same order
         self._tasks: list[asyncio.Task[None]] = []
@@ -146,7 +164,7 @@ class ServiceConsumer:
             )
             for _ in range(self._workers)
         ]
-        self._committers = [_Committer(consumer) for consumer in self._consumers]
+        self._committers = [_Committer(consumer, self._commit_interval) for consumer in self._consumers]
         # started together, so that they join the group in one rebalance
         await asyncio.gather(*(consumer.start() for consumer in self._consumers))
         self._tasks = [asyncio.create_task(self._run(consumer, committer), name=f"consume-{n}")

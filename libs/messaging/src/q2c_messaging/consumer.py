@@ -28,7 +28,7 @@ from . import headers as h
 from . import inbox
 from .catalog import TopicCatalog
 from .dead_letters import DeadLetters, SourceRecord
-from .outbox import Outbox
+from .outbox import Outbox, OutboxRows
 
 log = get_logger(__name__)
 
@@ -240,6 +240,7 @@ class MessageProcessor(Generic[M]):
     async def _run(self, items: list[_Item[M]], *, savepoints: bool) -> list[str]:
         outcomes: list[str] = []
         letters: list[tuple[_Item[M], str, str]] = []
+        rows = OutboxRows()  # the chunk's outbox rows, written in one statement before the commit
         async with self.pool.acquire() as conn, conn.transaction():
             new = await inbox.claim_many(conn, self.service, [item.inbox_key for item in items],
                                          items[0].source.topic)
@@ -250,10 +251,11 @@ class MessageProcessor(Generic[M]):
                                        self._span_attributes(item.source) if tracing.enabled() else None
                                        ) as trace_id:
                     self._bind(item, trace_id)
-                    outcome = await self._one(conn, item, new, letters, savepoints=savepoints)
+                    outcome = await self._one(conn, item, new, letters, rows, savepoints=savepoints)
                     if tracing.enabled():
                         trace.get_current_span().set_attribute("q2c.outcome", outcome)
                 outcomes.append(outcome)
+            await rows.write(conn)
             # Every dead letter is acknowledged by Kafka before the inbox rows that stand
             # for them commit (a crash in between sends them again: at least once).
             for item, code, text in letters:
@@ -262,7 +264,7 @@ class MessageProcessor(Generic[M]):
         return outcomes
 
     async def _one(self, conn: Connection, item: _Item[M], new: set[str],
-                   letters: list[tuple[_Item[M], str, str]], *, savepoints: bool) -> str:
+                   letters: list[tuple[_Item[M], str, str]], rows: OutboxRows, *, savepoints: bool) -> str:
         """One record of the chunk, in the chunk's transaction: its outcome."""
         if item.inbox_key not in new:  # handled before, or earlier in this batch
             log.info("message.duplicate")
@@ -281,21 +283,21 @@ class MessageProcessor(Generic[M]):
                     letters.append((item, dl.HANDLER_FAILED, failure))
                     return "dead-lettered"
             else:
-                await self._handle_plain(conn, item)
+                await self._handle_plain(conn, item, rows)
         return "handled"
 
-    async def _call_handler(self, conn: Connection, item: _Item[M], *, isolated: bool) -> None:
+    async def _call_handler(self, conn: Connection, item: _Item[M], rows: OutboxRows, *, isolated: bool) -> None:
         """The route's handler for one parsed record, with an outbox bound to its transaction
-        (causation = this record, its flow's correlation id)."""
+        (causation = this record, its flow's correlation id) that keeps its rows in `rows`."""
         assert item.message is not None
         outbox = Outbox(conn, self.service, self.catalog,
-                        correlation_id=item.correlation_id, causation_id=item.inbox_key)
+                        correlation_id=item.correlation_id, causation_id=item.inbox_key, rows=rows)
         await self.route.handle(Handling(item.message, item.inbox_key, conn, outbox, item.source,
                                          isolated=isolated))
 
-    async def _handle_plain(self, conn: Connection, item: _Item[M]) -> None:
+    async def _handle_plain(self, conn: Connection, item: _Item[M], rows: OutboxRows) -> None:
         try:
-            await self._call_handler(conn, item, isolated=False)
+            await self._call_handler(conn, item, rows, isolated=False)
         except TRANSIENT_ERRORS:
             raise
         except IsolateAndRetry as exc:
@@ -311,7 +313,9 @@ class MessageProcessor(Generic[M]):
         for attempt in range(1, self.attempts + 1):
             try:
                 async with conn.transaction():  # a SAVEPOINT: a failure undoes this record only
-                    await self._call_handler(conn, item, isolated=True)
+                    rows = OutboxRows()  # this attempt's: written inside its savepoint, or dropped
+                    await self._call_handler(conn, item, rows, isolated=True)
+                    await rows.write(conn)
             except TRANSIENT_ERRORS:
                 raise
             except Exception as exc:

@@ -66,16 +66,53 @@ class UnauthorisedWrite(RuntimeError):
     """A service tried to write a topic the catalog does not let it write."""
 
 
+_ONE_ROW = "INSERT INTO outbox (topic, key, value, headers, traceparent, tracestate) VALUES ($1, $2, $3, $4, $5, $6)"
+# Many rows in one statement of fixed text (one prepared statement whatever the count); the
+# rows are numbered so that their ids follow the order they were appended in (per-key order).
+_MANY_ROWS = """
+INSERT INTO outbox (topic, key, value, headers, traceparent, tracestate)
+SELECT topic, key, value, headers, traceparent, tracestate
+FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[], $5::text[], $6::text[])
+     WITH ORDINALITY AS r(topic, key, value, headers, traceparent, tracestate, n)
+ORDER BY n
+"""
+
+_Row: TypeAlias = tuple[str, str, bytes, dict[str, str], str | None, str | None]
+
+
+class OutboxRows:
+    """The outbox rows of one transaction (or savepoint), kept until `write` puts them in with
+    one statement just before it ends: a handler that publishes four messages pays one round
+    trip to PostgreSQL, not four. Nothing reads the outbox inside the transaction that appends
+    to it, so writing the rows at its end changes nothing the handler can see."""
+
+    def __init__(self) -> None:
+        self._rows: list[_Row] = []
+
+    def add(self, row: _Row) -> None:
+        self._rows.append(row)
+
+    async def write(self, conn: Connection) -> None:
+        rows, self._rows = self._rows, []
+        if len(rows) == 1:
+            await conn.execute(_ONE_ROW, *rows[0])
+        elif rows:
+            await conn.execute(_MANY_ROWS, *(list(column) for column in zip(*rows, strict=True)))
+
+
 @dataclass
 class Outbox:
     """Appends messages to the outbox inside the caller's transaction. Every message gets
-    the ids of the message being handled (causation) and of its flow (correlation)."""
+    the ids of the message being handled (causation) and of its flow (correlation). With
+    `rows`, the messages are kept there and the owner of the transaction writes them before it
+    commits (the consume loop does: `OutboxRows`); without, each goes in at once."""
 
     conn: Connection
     service: str
     catalog: TopicCatalog
     correlation_id: str | None = None
     causation_id: str | None = None
+    rows: OutboxRows | None = None
 
     async def append(
         self,
@@ -101,11 +138,12 @@ class Outbox:
         # The trace context travels in columns of its own (messaging migration 0003): the relay
         # adds it as the record's traceparent/tracestate headers.
         trace_context = tracing.outgoing(topic)
-        await self.conn.execute(
-            "INSERT INTO outbox (topic, key, value, headers, traceparent, tracestate) VALUES ($1, $2, $3, $4, $5, $6)",
-            topic, key, value, {k: v for k, v in record_headers.items() if v is not None},
-            trace_context.get(tracing.TRACEPARENT), trace_context.get(tracing.TRACESTATE),
-        )
+        row: _Row = (topic, key, value, {k: v for k, v in record_headers.items() if v is not None},
+                     trace_context.get(tracing.TRACEPARENT), trace_context.get(tracing.TRACESTATE))
+        if self.rows is not None:
+            self.rows.add(row)
+        else:
+            await self.conn.execute(_ONE_ROW, *row)
 
 
     async def append_envelope(

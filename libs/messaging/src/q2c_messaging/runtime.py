@@ -149,6 +149,7 @@ class ServiceRuntime:
             transaction_records=self.settings.consumer_transaction_records,
             security=security_kwargs(self.settings.kafka_credentials, from_env=False),
             fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
+            commit_interval=self.settings.consumer_commit_interval_ms / 1000,
         )
         await self._consumer.start()
         if self.settings.http_port:

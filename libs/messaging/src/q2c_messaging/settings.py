@@ -30,6 +30,9 @@ class RuntimeSettings(BaseSettings):
     consumer_transaction_records: int = 100
     # How long a consumer's fetch waits at the broker (q2c_messaging.batching says why it is short).
     consumer_fetch_max_wait_ms: int = 100
+    # At most one offset commit per consumer in this many ms (q2c_messaging.batching._Committer):
+    # a longer interval costs only more records read again, and absorbed, after a crash.
+    consumer_commit_interval_ms: int = 200
     relay_batch_size: int = 500
     relay_poll_interval: float = 1.0
     # A row the broker refuses this many times is parked (`outbox parked|retry`).
