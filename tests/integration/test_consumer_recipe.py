@@ -73,7 +73,7 @@ def _build(name: str, inbound: str, outbound: str, db: str, bootstrap: str, migr
                                  http_port=http_port),
     )
     runtime.route(Route(topic=inbound, parse=Ping.model_validate, message_id=lambda p: p.message_id,
-                        handle=_handle))
+                        handle=_handle, wanted=lambda p: p.n >= 0))  # a negative ping is not for it
     return runtime
 
 
@@ -223,6 +223,18 @@ async def test_a_batch_of_many_records_keeps_order_and_skips_only_the_bad_one(se
     assert [r["n"] for r in rows] == [n for n in range(300) if n != 77]
     # and the chunk's outbox rows, written together before each commit, went out in that order
     assert [r.value["pong"] for r in probe.matching(service.outbound)] == [n for n in range(300) if n != 77]
+
+
+async def test_an_unwanted_message_is_passed_over_without_a_trace(service: ServiceUnderTest, probe_factory) -> None:
+    probe = await probe_factory(service.outbound)
+    await probe.publish(service.inbound, "doc-u", {"message_id": "u-1", "n": -1})  # not wanted
+    await probe.publish(service.inbound, "doc-u", {"message_id": "u-2", "n": 2})
+    [pong] = await probe.wait_for(service.outbound)
+    await probe.quiescent(service.watch)  # its offset is committed too
+    assert pong.value == {"pong": 2}
+    assert [await service.effects(m) for m in ("u-1", "u-2")] == [0, 1]
+    inbox = await service.pool.fetch("SELECT message_id FROM inbox WHERE consumer = $1", service.name)
+    assert [r["message_id"] for r in inbox] == ["u-2"]
 
 
 async def test_quiescent_waits_for_a_stopped_service_and_names_its_group(service: ServiceUnderTest,

@@ -80,6 +80,10 @@ class Route(Generic[M]):
     message_id: Callable[[M], str]
     handle: Callable[[Handling[M]], Awaitable[None]]
     correlation_id: Callable[[M], str | None] = lambda _m: None
+    # False for a message the handler would do nothing with (ownership reads every quotation
+    # event for one type): it is passed over without a transaction or an inbox row, since
+    # handling it again after a redelivery does nothing either. None: every message is wanted.
+    wanted: Callable[[M], bool] | None = None
 
 
 class ContractViolation(ValueError):
@@ -228,14 +232,23 @@ class MessageProcessor(Generic[M]):
                              causation_id=source.headers.get(h.CAUSATION_ID), trace_id=trace_id)
 
     async def _process_batch(self, sources: Sequence[SourceRecord]) -> list[str]:
-        items = [self._parse(source) for source in sources]
-        try:
-            # Fast path: no savepoints (each costs two round trips and a subtransaction).
-            return await self._run(items, savepoints=False)
-        except _HandlerFailed:
-            # One record's handler raised: everything was rolled back; again, each record in
-            # its own savepoint, so that only that one is retried and dead-lettered.
-            return await self._run(items, savepoints=True)
+        parsed = [self._parse(source) for source in sources]
+        items = [item for item in parsed if self._wanted(item)]
+        outcomes: dict[int, str] = {}
+        if items:
+            try:
+                # Fast path: no savepoints (each costs two round trips and a subtransaction).
+                handled = await self._run(items, savepoints=False)
+            except _HandlerFailed:
+                # One record's handler raised: everything was rolled back; again, each record in
+                # its own savepoint, so that only that one is retried and dead-lettered.
+                handled = await self._run(items, savepoints=True)
+            outcomes = {id(item): outcome for item, outcome in zip(items, handled, strict=True)}
+        return [outcomes.get(id(item), "passed-over") for item in parsed]
+
+    def _wanted(self, item: _Item[M]) -> bool:
+        """A record to handle in the transaction: wanted, or one to dead-letter."""
+        return item.message is None or self.route.wanted is None or self.route.wanted(item.message)
 
     async def _run(self, items: list[_Item[M]], *, savepoints: bool) -> list[str]:
         outcomes: list[str] = []

@@ -5,7 +5,7 @@ outbox rows, dead letters and consumer-group lag."""
 from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES = Counter("q2c_messages_total", "Messages consumed, by topic and outcome "
-                   "(handled, duplicate, dead-lettered, retried)", ["service", "topic", "outcome"])
+                   "(handled, duplicate, dead-lettered, passed-over, retried)", ["service", "topic", "outcome"])
 HANDLER_SECONDS = Histogram("q2c_handler_seconds", "Time to handle one message, transaction included",
                             ["service", "topic"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5))
 PUBLISHED = Counter("q2c_outbox_published_total", "Messages the outbox relay published", ["service"])

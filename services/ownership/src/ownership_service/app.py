@@ -9,7 +9,7 @@ from q2c_contracts.topics import OWNERSHIP_REQUESTS, SCM_FEATURE_EVENTS, SCM_QUO
 from q2c_messaging.consumer import Route, envelope_route
 from q2c_messaging.runtime import ServiceRuntime
 
-from .service import SERVICE, on_feature, on_quote_event, on_request
+from .service import SERVICE, logs_a_change, on_feature, on_quote_event, on_request
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -20,5 +20,5 @@ def build() -> ServiceRuntime:
     runtime.route(Route(topic=SCM_FEATURE_EVENTS, parse=FeatureStateEvent.model_validate,
                         message_id=lambda e: e.event_id, handle=on_feature))
     runtime.route(Route(topic=SCM_QUOTE_EVENTS, parse=QuoteEvent.model_validate,
-                        message_id=lambda e: e.event_id, handle=on_quote_event))
+                        message_id=lambda e: e.event_id, handle=on_quote_event, wanted=logs_a_change))
     return runtime

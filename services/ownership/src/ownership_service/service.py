@@ -52,11 +52,16 @@ async def on_feature(handling: Handling[FeatureStateEvent]) -> None:
     await repo.store_feature(handling.conn, handling.message.name, handling.message.value)
 
 
+def logs_a_change(event: QuoteEvent) -> bool:
+    """The quotation events `on_quote_event` logs; the others are passed over unread."""
+    return event.type == "quote.ownership-changed" and event.caused_by is not None
+
+
 async def on_quote_event(handling: Handling[QuoteEvent]) -> None:
     """`scm.quote.events`: an ownership change that took effect goes to the change log,
     with who asked for it (from the decision log) and the ownership before and after."""
     event = handling.message
-    if event.type != "quote.ownership-changed" or event.caused_by is None:
+    if not logs_a_change(event):
         return
     decided = await repo.approved_change_ownership(handling.conn, event.caused_by)
     await repo.log_ownership_change(

@@ -9,24 +9,31 @@ from q2c_persistence import tables
 
 from .domain import Features, Journal, Line, Quotation
 
+# One round trip for the quotation with its lines and journals (each a row of the arrays).
+_LOAD = """
+SELECT q.*,
+       ARRAY(SELECT ROW(l.sequence, l.product, l.quantity, l.unit_price, l.line_discount, l.charges, l.site,
+                        l.warehouse)
+             FROM quotation_line l WHERE l.number = q.number ORDER BY l.sequence) AS lines,
+       ARRAY(SELECT ROW(j.journal_number, j.type)
+             FROM quotation_journal j WHERE j.number = q.number ORDER BY j.position) AS journals
+FROM quotation q WHERE q.number = $1
+"""
+
 
 async def load(conn: asyncpg.Connection, number: str, *, lock: bool = True) -> Quotation | None:
-    row = await conn.fetchrow(
-        "SELECT * FROM quotation WHERE number = $1" + (" FOR UPDATE" if lock else ""), number)
+    row = await conn.fetchrow(_LOAD + (" FOR UPDATE OF q" if lock else ""), number)
     if row is None:
         return None
-    lines = await conn.fetch("SELECT * FROM quotation_line WHERE number = $1 ORDER BY sequence", number)
-    journals = await conn.fetch(
-        "SELECT journal_number, type FROM quotation_journal WHERE number = $1 ORDER BY position", number)
     return Quotation(
         number=row["number"], status=row["status"], origin=row["origin"], ownership=row["ownership"],
         customer=row["customer"], currency=row["currency"], name=row["name"],
         requested_shipping_date=row["requested_shipping_date"],
         generated_sales_order=row["generated_sales_order"], version=row["version"],
-        lines=tuple(Line(r["sequence"], r["product"], Decimal(r["quantity"]), Decimal(r["unit_price"]),
-                         Decimal(r["line_discount"]), Decimal(r["charges"]), r["site"], r["warehouse"])
-                    for r in lines),
-        journals=tuple(Journal(r["journal_number"], r["type"]) for r in journals),
+        lines=tuple(Line(sequence, product, Decimal(quantity), Decimal(unit_price), Decimal(discount),
+                         Decimal(charges), site, warehouse)
+                    for sequence, product, quantity, unit_price, discount, charges, site, warehouse in row["lines"]),
+        journals=tuple(Journal(journal_number, type_) for journal_number, type_ in row["journals"]),
     )
 
 
@@ -34,38 +41,52 @@ async def exists(conn: asyncpg.Connection, number: str) -> bool:
     return bool(await conn.fetchval("SELECT 1 FROM quotation WHERE number = $1", number))
 
 
+# The whole quotation in one statement: the header upserted, the lines upserted and those no
+# longer there deleted (disjoint rows: no row is touched twice), new journals added. The lines'
+# and journals' references to the header are checked at the end of the statement, when the
+# header's row is in.
+_SAVE = """
+WITH header AS (
+    INSERT INTO quotation (number, status, origin, ownership, customer, currency, name,
+                           requested_shipping_date, generated_sales_order, version)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    ON CONFLICT (number) DO UPDATE SET
+        status = EXCLUDED.status, ownership = EXCLUDED.ownership, customer = EXCLUDED.customer,
+        currency = EXCLUDED.currency, name = EXCLUDED.name,
+        requested_shipping_date = EXCLUDED.requested_shipping_date,
+        generated_sales_order = EXCLUDED.generated_sales_order, version = EXCLUDED.version,
+        updated_at = now()
+), lines AS (
+    INSERT INTO quotation_line (number, sequence, product, quantity, unit_price, line_discount, charges, site,
+                                warehouse)
+    SELECT $1, * FROM unnest($11::integer[], $12::text[], $13::numeric[], $14::numeric[], $15::numeric[],
+                             $16::numeric[], $17::text[], $18::text[])
+    ON CONFLICT (number, sequence) DO UPDATE SET
+        product = EXCLUDED.product, quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price,
+        line_discount = EXCLUDED.line_discount, charges = EXCLUDED.charges, site = EXCLUDED.site,
+        warehouse = EXCLUDED.warehouse
+), gone AS (
+    DELETE FROM quotation_line WHERE number = $1 AND sequence <> ALL($11::integer[])
+)
+INSERT INTO quotation_journal (journal_number, number, type, position)
+SELECT journal_number, $1, type, position FROM unnest($19::text[], $20::text[], $21::integer[])
+    AS j(journal_number, type, position)
+ON CONFLICT (journal_number) DO NOTHING
+"""
+
+
 async def save(conn: asyncpg.Connection, quote: Quotation) -> None:
     """Write the whole quotation (header upsert; lines and journals replaced)."""
+    lines = quote.lines
     await conn.execute(
-        """
-        INSERT INTO quotation (number, status, origin, ownership, customer, currency, name,
-                               requested_shipping_date, generated_sales_order, version)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-        ON CONFLICT (number) DO UPDATE SET
-            status = EXCLUDED.status, ownership = EXCLUDED.ownership, customer = EXCLUDED.customer,
-            currency = EXCLUDED.currency, name = EXCLUDED.name,
-            requested_shipping_date = EXCLUDED.requested_shipping_date,
-            generated_sales_order = EXCLUDED.generated_sales_order, version = EXCLUDED.version,
-            updated_at = now()
-        """,
+        _SAVE,
         quote.number, quote.status, quote.origin, quote.ownership, quote.customer, quote.currency, quote.name,
         quote.requested_shipping_date, quote.generated_sales_order, quote.version,
+        [x.sequence for x in lines], [x.product for x in lines], [x.quantity for x in lines],
+        [x.unit_price for x in lines], [x.line_discount for x in lines], [x.charges for x in lines],
+        [x.site for x in lines], [x.warehouse for x in lines],
+        [j.number for j in quote.journals], [j.type for j in quote.journals], list(range(len(quote.journals))),
     )
-    await conn.execute("DELETE FROM quotation_line WHERE number = $1", quote.number)
-    if quote.lines:
-        await conn.executemany(
-            """INSERT INTO quotation_line (number, sequence, product, quantity, unit_price, line_discount,
-                                           charges, site, warehouse)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-            [(quote.number, x.sequence, x.product, x.quantity, x.unit_price, x.line_discount, x.charges,
-              x.site, x.warehouse) for x in quote.lines],
-        )
-    if quote.journals:
-        await conn.executemany(
-            """INSERT INTO quotation_journal (journal_number, number, type, position)
-               VALUES ($1, $2, $3, $4) ON CONFLICT (journal_number) DO NOTHING""",
-            [(j.number, quote.number, j.type, n) for n, j in enumerate(quote.journals)],
-        )
 
 
 async def delete(conn: asyncpg.Connection, number: str) -> None:
