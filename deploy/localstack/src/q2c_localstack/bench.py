@@ -25,7 +25,8 @@
 at C=8 and each process's resident memory at start and end, with the growth.
 `Q2C_BENCH_ONLY=volume make bench` runs only the count of records and bytes per lifecycle,
 per topic (`q2c_localstack.volume`, docs/scaling.md).
-`Q2C_BENCH_ONLY=lifecycles make bench` runs only the lifecycle load and the same-run bound.
+`Q2C_BENCH_ONLY=lifecycles make bench` runs only the lifecycle load and the same-run bound
+(`Q2C_BENCH_CONCURRENCY=1,8` only those concurrencies).
 """
 
 import asyncio
@@ -489,7 +490,9 @@ async def _bench_lifecycles(config: StackConfig) -> float:
     runs: list[tuple[int, float, float]] = []  # (C, lifecycles/s, p99 of its slowest step)
     async with _SalesClient(config.kafka_bootstrap, credentials(config, "sales-connector")) as sales:
         await sales.lifecycle({step: [] for step in LIFECYCLE_STEPS})  # warm-up
-        for concurrency in LIFECYCLE_CONCURRENCY:
+        # Q2C_BENCH_CONCURRENCY=1,8 runs only those (a quick look at one setting's latency)
+        levels = os.environ.get("Q2C_BENCH_CONCURRENCY")
+        for concurrency in (tuple(int(c) for c in levels.split(",")) if levels else LIFECYCLE_CONCURRENCY):
             latencies: dict[str, list[float]] = {step: [] for step in LIFECYCLE_STEPS}
             started = time.perf_counter()
             done, failed = await _closed_loop(sales, concurrency, latencies, started + LIFECYCLE_SECONDS)
