@@ -72,8 +72,12 @@ async def test_every_topic_lives_on_three_nodes_and_needs_two_in_sync(running_st
         await admin.close()
     for topic in described:
         assert {len(p["replicas"]) for p in topic["partitions"]} == {3}, topic["topic"]
-        # the leaders are spread over the nodes, not all on one
-        assert len({p["leader"] for p in topic["partitions"]}) > 1, topic["topic"]
+        # the preferred leaders (first replicas) are spread over the nodes, not all on one. Not
+        # the current leaders: on a starved machine a node can miss its 1 s broker session
+        # (kafka.FAILOVER_SETTINGS) and its peers lead until the imbalance check (30 s) hands
+        # its partitions back, which is failover working, not a layout fault.
+        assert len({p["replicas"][0] for p in topic["partitions"]}) == 3, topic["topic"]
+        assert all(p["leader"] in p["replicas"] for p in topic["partitions"]), topic["topic"]
     settings = {entry[0]: entry[1] for entry in configs[0].resources[0][4]}
     assert settings["min.insync.replicas"] == "2"
 
