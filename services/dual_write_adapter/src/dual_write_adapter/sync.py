@@ -46,11 +46,16 @@ class Mirrors:
     every read sees what a read of the table would. A row found is locked by this transaction
     and cannot change under it; a key with no row is remembered as absent only when fetched in
     bulk (another change may insert it meanwhile, as it could between a read and the save
-    before: the save is an upsert either way)."""
+    before: the save is an upsert either way).
+
+    An SCM event's saves wait (`defer_save`) and go in one statement: before the next read of
+    a mirror row from the table, before a Sales change (a held child) runs, and at the end of
+    the event (`flush`). Only outbox appends and rows read from memory come in between."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
         self._known: dict[tuple[str, str], Mirror | None] = {}
+        self._pending: dict[tuple[str, str], tuple[str, str, str | None, dict[str, Any], bool]] = {}
 
     async def fetch(self, keys: list[tuple[str, str]], held_maps: Sequence[str] = (),
                     parent_key: str | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -59,6 +64,7 @@ class Mirrors:
         wanted = [key for key in keys if key not in self._known]
         if not wanted and not held_maps:
             return {}
+        await self.flush()
         found, held = await repo.sales_rows_taking_held(self.conn, wanted, held_maps, parent_key)
         self._known.update({key: found.get(key) for key in wanted})
         return held
@@ -66,6 +72,7 @@ class Mirrors:
     async def get(self, table: str, key: str) -> Mirror | None:
         if (table, key) in self._known:
             return self._known[(table, key)]
+        await self.flush()
         mirror = await repo.sales_row(self.conn, table, key)
         self.found(table, key, mirror)
         return mirror
@@ -80,6 +87,21 @@ class Mirrors:
 
     def saved(self, table: str, key: str) -> None:
         self._known.pop((table, key), None)
+
+    async def defer_save(self, table: str, save: core.SaveRow) -> None:
+        if (table, save.key) in self._pending:  # saved twice: the first goes now (COALESCE of primary_id)
+            await self.flush()
+        self._pending[(table, save.key)] = (table, save.key, save.primary_id, save.record, save.deleted)
+        self.saved(table, save.key)
+
+    async def flush(self) -> None:
+        """The deferred saves, in one statement, in the order they were made."""
+        pending, self._pending = list(self._pending.values()), {}
+        if len(pending) == 1:
+            table, key, primary_id, record, deleted = pending[0]
+            await repo.save_sales_row(self.conn, table, key, record, primary_id, deleted)
+        elif pending:
+            await repo.save_sales_rows(self.conn, pending)
 
 
 @dataclass
@@ -103,6 +125,7 @@ class Sync:
     async def sales_change(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap,
                            change: DataverseChange, mirrors: Mirrors | None = None) -> None:
         mirrors = mirrors or Mirrors(conn)
+        await mirrors.flush()  # a held child run by an SCM event: the event's saves first
         key = tmap.key_string(change.record)
         parent_known = True
         if tmap.parent is not None and not mirrors.known(tmap.sales.table, key):
@@ -189,6 +212,7 @@ class Sync:
             if tmap.applies_to(document):
                 await self._apply_document(conn, outbox, tmap, number, document, deleted, befores[tmap.name],
                                            features, sales_caused, cause, mirrors, held)
+        await mirrors.flush()
 
     def _keys_read(self, tmap: TableMap, number: str, document: dict[str, Any], deleted: bool,
                    before: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -208,31 +232,35 @@ class Sync:
         if tmap.scm.rows is None and deleted:
             mirror = await mirrors.get(tmap.sales.table, number)
             await self._carry_out(conn, outbox, tmap, number, core.delete_in_sales(tmap, number, mirror), cause,
-                                  mirrors)
+                                  mirrors, defer_saves=True)
             return
         if deleted:
+            await mirrors.flush()
             gone = await repo.live_child_keys(conn, tmap.sales.table, number)
             await mirrors.fetch([(tmap.sales.table, key) for key in gone])
         else:
             for scm in tmap.scm_records(document):
-                await self.write(conn, outbox, tmap, scm, features, cause, sales_caused=sales_caused, mirrors=mirrors)
+                await self.write(conn, outbox, tmap, scm, features, cause, sales_caused=sales_caused, mirrors=mirrors,
+                                 defer_saves=True)
             gone = core.gone_rows(tmap, before, document) if tmap.scm.rows else []
             if tmap.scm.rows is None:
                 await self._release_held(conn, outbox, tmap, number, mirrors, held)
         for key in gone:
             mirror = await mirrors.get(tmap.sales.table, key)
-            await self._carry_out(conn, outbox, tmap, key, core.delete_in_sales(tmap, key, mirror), cause, mirrors)
+            await self._carry_out(conn, outbox, tmap, key, core.delete_in_sales(tmap, key, mirror), cause, mirrors,
+                                  defer_saves=True)
 
     async def write(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap, scm: dict[str, Any],
                     features: dict[str, Any], cause: Cause, *, sales_caused: bool = False,
-                    force: bool = False, mirrors: Mirrors | None = None) -> None:
-        """One SCM record to Sales (unless Sales has it already)."""
+                    force: bool = False, mirrors: Mirrors | None = None, defer_saves: bool = False) -> None:
+        """One SCM record to Sales (unless Sales has it already); `defer_saves`: the saved
+        mirror row waits in `mirrors` for the caller's `flush`."""
         mirrors = mirrors or Mirrors(conn)
         looked_up = await self._look_up(tmap, scm, mirrors)
         key = tmap.key_string(tmap.to_sales(scm, features, looked_up))
         effects = core.scm_record(tmap, scm, mirror=await mirrors.get(tmap.sales.table, key),
                                   features=features, sales_caused=sales_caused, force=force, looked_up=looked_up)
-        await self._carry_out(conn, outbox, tmap, key, effects, cause, mirrors)
+        await self._carry_out(conn, outbox, tmap, key, effects, cause, mirrors, defer_saves=defer_saves)
 
     # --- refusals from the SCM services ---------------------------------------------------------
 
@@ -260,10 +288,14 @@ class Sync:
     # --- carrying effects out ---------------------------------------------------------------------
 
     async def _carry_out(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap, key: str,
-                         effects: list[Effect], cause: Cause, mirrors: Mirrors) -> None:
+                         effects: list[Effect], cause: Cause, mirrors: Mirrors, *, defer_saves: bool = False) -> None:
+        """`defer_saves`: saved mirror rows wait in `mirrors` (an SCM event's writes and saves;
+        anything else flushes them first)."""
         # A RecordChange is written with the row save that follows it (one statement), or alone.
         record_change = False
         for effect in effects:
+            if defer_saves and not isinstance(effect, core.Write | core.SaveRow):
+                await mirrors.flush()
             if record_change and not isinstance(effect, core.SaveRow):
                 assert cause.change is not None
                 await repo.record_sales_change(conn, cause.change.message_id, tmap.sales.table, key)
@@ -273,6 +305,8 @@ class Sync:
             elif isinstance(effect, core.Forward):
                 assert cause.change is not None
                 await self._forward(conn, outbox, tmap, cause.change, effect)
+            elif isinstance(effect, core.SaveRow) and defer_saves:
+                await mirrors.defer_save(tmap.sales.table, effect)
             elif isinstance(effect, core.SaveRow):
                 if record_change:
                     assert cause.change is not None
