@@ -35,7 +35,7 @@ async def _locked(pool: asyncpg.Pool, query: str, *args: object) -> bool:
 
 async def test_an_scm_document_is_kept_unless_a_later_version_is_there_and_stays_locked(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
-        assert await repo.save_scm_document(conn, TOPIC, "Q-1", 2, {"v": 2}, False) is False
+        assert await repo.save_scm_document(conn, TOPIC, "Q-1", 2, {"v": 2}, False) == (True, False)
         await repo.save_scm_document(conn, TOPIC, "Q-1", 1, {"v": 1}, True)  # older: kept out
         assert (await repo.scm_document(conn, TOPIC, "Q-1"))["document"] == {"v": 2}
         async with conn.transaction():
@@ -53,9 +53,9 @@ async def test_the_event_says_whether_sales_caused_it(pool: asyncpg.Pool) -> Non
     async with pool.acquire() as conn:
         await repo.save_sales_row_recording_change(conn, "m-1", "quote", "Q-1", "Q-1", {"name": "PCs"})
         assert await repo.record_command(conn, "m-1", "quote.create") == "m-1"
-        assert await repo.save_scm_document(conn, TOPIC, "Q-1", 1, {}, False, caused_by="m-1") is True
-        assert await repo.save_scm_document(conn, TOPIC, "Q-1", 2, {}, False, caused_by="other") is False
-        assert await repo.save_scm_document(conn, TOPIC, "Q-1", 3, {}, False, caused_by=None) is False
+        assert await repo.save_scm_document(conn, TOPIC, "Q-1", 1, {}, False, caused_by="m-1") == (True, True)
+        assert await repo.save_scm_document(conn, TOPIC, "Q-1", 2, {}, False, caused_by="other") == (True, False)
+        assert await repo.save_scm_document(conn, TOPIC, "Q-1", 3, {}, False, caused_by=None) == (True, False)
 
 
 async def test_marking_maps_applied_returns_what_each_had_and_never_goes_back(pool: asyncpg.Pool) -> None:
@@ -122,3 +122,36 @@ async def test_a_change_is_recorded_with_its_row_and_its_commands_are_numbered(p
         # recorded once: a redelivered change records nothing new
         await repo.save_sales_row_recording_change(conn, "m-1", "quotedetail", "Q-1/1", "Q-1/1", {"quantity": "4"})
         assert await conn.fetchval("SELECT count(*) FROM sales_change") == 1
+
+
+async def test_the_first_statement_of_a_change_reads_and_share_locks_the_map_states(pool: asyncpg.Pool) -> None:
+    """The consumer's fast path: the states `Engine.states` reads come with the change's first
+    statement, which does nothing unless every map is Running (no row: Running)."""
+    maps = ["quotation-header", "quotation-lines"]
+    state_row = "SELECT 1 FROM map_state WHERE name = $1"
+    async with pool.acquire() as conn:
+        await repo.ensure_map_states(conn, maps, "Running")
+        await repo.save_sales_row(conn, "quote", "Q-1", {"name": "PCs"})
+        async with conn.transaction():
+            assert await repo.save_scm_document(conn, TOPIC, "Q-1", 1, {"v": 1}, False, None, maps) == (True, False)
+            assert await _locked(pool, state_row, "quotation-lines")
+            async with pool.acquire() as other:  # a share lock: readers that share it are not kept out
+                assert await other.fetch("SELECT 1 FROM map_state FOR SHARE NOWAIT")
+        async with conn.transaction():
+            assert await repo.sales_row_if_running(conn, "quote", "Q-1", gate="quotation-header") == (
+                True, Mirror({"name": "PCs"}), True)
+            assert await _locked(pool, state_row, "quotation-header")
+            assert await _locked(pool, "SELECT 1 FROM sales_row WHERE alt_key = $1", "Q-1")
+        assert await repo.sales_row_if_running(conn, "quote", "Q-9", gate="no-such-map") == (True, None, True)
+
+        await repo.set_map_state(conn, "quotation-lines", "Paused")
+        async with conn.transaction():
+            assert await repo.save_scm_document(conn, TOPIC, "Q-1", 2, {"v": 2}, False, None, maps) == (False, False)
+            assert await _locked(pool, state_row, "quotation-header")  # every state row, not only the first
+            assert not await _locked(pool, "SELECT 1 FROM scm_document WHERE number = $1", "Q-1")
+        assert (await repo.scm_document(conn, TOPIC, "Q-1"))["document"] == {"v": 1}
+        await repo.set_map_state(conn, "quotation-header", "Resuming")
+        async with conn.transaction():
+            assert await repo.sales_row_if_running(conn, "quote", "Q-1", gate="quotation-header") == (
+                False, None, True)
+            assert not await _locked(pool, "SELECT 1 FROM sales_row WHERE alt_key = $1", "Q-1")

@@ -71,16 +71,44 @@ async def sales_row_and_parent(conn: asyncpg.Connection, table: str, key: str, p
     """`sales_row` and `document_known` of its parent in one statement (a child row's Sales
     change needs both). The parent is judged in the statement's snapshot, taken before the
     row lock is waited for, as the separate query before it was."""
+    _, mirror, known = await sales_row_if_running(conn, table, key, (parent_table, parent_topic, parent_key))
+    return mirror, known
+
+
+# Whether maps are all Running, their state rows share-locked as `share_locked_map_states`
+# locks them (every row: the aggregate reads them all; no row counts as Running).
+_GATE = """gate AS (SELECT COALESCE(bool_and(state = 'Running'), true) AS running
+                    FROM (SELECT state FROM map_state WHERE name = ANY({names}::text[]) FOR SHARE) AS s)"""
+
+
+async def sales_row_if_running(conn: asyncpg.Connection, table: str, key: str,
+                               parent: tuple[str, str, str] | None = None, gate: str | None = None,
+                               ) -> tuple[bool, Mirror | None, bool]:
+    """A Sales change's first statement: its mirror row (`sales_row`), with `parent` (table,
+    topic, key) whether the parent is known (`document_known`), and with `gate` (a map) the
+    map's state share-locked as `share_locked_map_states` locks it. Returns (running, mirror,
+    parent known); when the map is not Running the row is neither read nor locked."""
+    args: list[Any] = [table, key]
+    known = "true"
+    if parent is not None:
+        args += parent
+        known = """EXISTS (SELECT 1 FROM sales_row WHERE sales_table = $3 AND alt_key = $5 AND NOT deleted)
+                   OR EXISTS (SELECT 1 FROM scm_document WHERE topic = $4 AND number = $5 AND NOT deleted)"""
+    running = "true"
+    ctes = ""
+    if gate is not None:
+        args.append([gate])
+        ctes = _GATE.format(names=f"${len(args)}") + ", "
+        running = "(SELECT running FROM gate)"
     row = await conn.fetchrow(
-        """WITH mirror AS (SELECT record, primary_id, deleted FROM sales_row
-                           WHERE sales_table = $1 AND alt_key = $2 FOR UPDATE)
-           SELECT EXISTS (SELECT 1 FROM sales_row WHERE sales_table = $3 AND alt_key = $5 AND NOT deleted)
-                  OR EXISTS (SELECT 1 FROM scm_document WHERE topic = $4 AND number = $5 AND NOT deleted) AS known,
-                  m.record, m.primary_id, m.deleted, m.record IS NOT NULL AS found
-           FROM (SELECT 1) AS one LEFT JOIN mirror m ON true""",
-        table, key, parent_table, parent_topic, parent_key)
+        f"""WITH {ctes}mirror AS (SELECT record, primary_id, deleted FROM sales_row
+                               WHERE sales_table = $1 AND alt_key = $2 AND {running} FOR UPDATE)
+            SELECT {running} AS running, {known} AS known,
+                   m.record, m.primary_id, m.deleted, m.record IS NOT NULL AS found
+            FROM (SELECT 1) AS one LEFT JOIN mirror m ON true""",
+        *args)
     mirror = Mirror(row["record"], row["primary_id"], row["deleted"]) if row["found"] else None
-    return mirror, bool(row["known"])
+    return bool(row["running"]), mirror, bool(row["known"])
 
 
 async def save_sales_rows(conn: asyncpg.Connection,
@@ -125,22 +153,33 @@ async def scm_document(conn: asyncpg.Connection, topic: str, number: str) -> asy
 
 
 async def save_scm_document(conn: asyncpg.Connection, topic: str, number: str, version: int | None,
-                            document: dict[str, Any], deleted: bool, caused_by: str | None = None) -> bool:
+                            document: dict[str, Any], deleted: bool, caused_by: str | None = None,
+                            gate: list[str] | None = None) -> tuple[bool, bool]:
     """Keep an SCM document unless the adapter has a later version of it (an event without a
     version always counts), and say whether `caused_by` names a command the adapter forwarded
     for Sales (`forwarded`): one statement for what every SCM event needs first. The
     document's row is locked either way, as a SELECT … FOR UPDATE would (ON CONFLICT DO UPDATE
     locks the row even when its WHERE keeps it unchanged), so events of one document are
-    handled one at a time."""
-    return bool(await conn.fetchval(
-        """WITH saved AS (
-               INSERT INTO scm_document (topic, number, version, document, deleted) VALUES ($1, $2, $3, $4, $5)
+    handled one at a time. With `gate` (maps) the maps' states are share-locked first, as
+    `share_locked_map_states` locks them, and nothing is written unless every one is Running.
+    Returns (running, caused by Sales)."""
+    args: list[Any] = [topic, number, version, document, deleted, caused_by]
+    ctes, running = "", "true"
+    if gate is not None:
+        args.append(gate)
+        ctes, running = _GATE.format(names="$7") + ", ", "(SELECT running FROM gate)"
+    row = await conn.fetchrow(
+        f"""WITH {ctes}saved AS (
+               INSERT INTO scm_document (topic, number, version, document, deleted)
+               SELECT $1, $2, $3, $4, $5 WHERE {running}
                ON CONFLICT (topic, number) DO UPDATE SET version = EXCLUDED.version, document = EXCLUDED.document,
                                                         deleted = EXCLUDED.deleted
                WHERE EXCLUDED.version IS NULL OR COALESCE(scm_document.version, 0) < EXCLUDED.version)
-           SELECT EXISTS (SELECT 1 FROM forwarded_command c JOIN sales_change s ON s.message_id = c.sales_message_id
-                          WHERE c.command_id = $6)""",
-        topic, number, version, document, deleted, caused_by))
+           SELECT {running} AS running,
+                  EXISTS (SELECT 1 FROM forwarded_command c JOIN sales_change s ON s.message_id = c.sales_message_id
+                          WHERE c.command_id = $6) AS sales_caused""",
+        *args)
+    return bool(row["running"]), bool(row["sales_caused"])
 
 
 async def scm_documents(conn: asyncpg.Connection, topic: str) -> list[asyncpg.Record]:

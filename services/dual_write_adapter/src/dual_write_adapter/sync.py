@@ -123,16 +123,23 @@ class Sync:
     # --- Sales → SCM ---------------------------------------------------------------------------
 
     async def sales_change(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap,
-                           change: DataverseChange, mirrors: Mirrors | None = None) -> None:
+                           change: DataverseChange, mirrors: Mirrors | None = None, *,
+                           gate: str | None = None) -> bool:
+        """One Sales change of `tmap`'s table. `gate`: a map whose state the first statement
+        reads (and share-locks, as `Engine.states` does); unless it is Running the change does
+        nothing and the answer is False."""
         mirrors = mirrors or Mirrors(conn)
         await mirrors.flush()  # a held child run by an SCM event: the event's saves first
         key = tmap.key_string(change.record)
         parent_known = True
-        if tmap.parent is not None and not mirrors.known(tmap.sales.table, key):
-            # the row and whether its parent exists, in one statement
-            parent = self.maps[tmap.parent]
-            mirror, parent_known = await repo.sales_row_and_parent(
-                conn, tmap.sales.table, key, parent.sales.table, parent.scm.events, tmap.parent_key(key))
+        if gate is not None or (tmap.parent is not None and not mirrors.known(tmap.sales.table, key)):
+            # the row, whether its parent exists and the map's state, in one statement
+            parent = self.maps[tmap.parent] if tmap.parent is not None else None
+            running, mirror, parent_known = await repo.sales_row_if_running(
+                conn, tmap.sales.table, key,
+                (parent.sales.table, parent.scm.events, tmap.parent_key(key)) if parent is not None else None, gate)
+            if not running:
+                return False
             mirrors.found(tmap.sales.table, key, mirror)
         else:
             if tmap.parent is not None:
@@ -150,6 +157,7 @@ class Sync:
             effects = core.sales_change(tmap, change, mirror=mirror, parent_known=parent_known,
                                         authoritative=authoritative, features=features, looked_up=looked_up)
         await self._carry_out(conn, outbox, tmap, key, effects, Cause.of_change(change), mirrors)
+        return True
 
     async def _authoritative(self, conn: asyncpg.Connection, tmap: TableMap, key: str,
                              mirrors: Mirrors) -> tuple[dict[str, Any] | None, LookedUp]:
@@ -178,10 +186,12 @@ class Sync:
     # --- SCM → Sales ---------------------------------------------------------------------------
 
     async def scm_event(self, conn: asyncpg.Connection, outbox: Outbox, topic: str, event: dict[str, Any],
-                        parts: frozenset[str] | None = None) -> None:
+                        parts: frozenset[str] | None = None, *, gate: bool = False) -> bool:
         """One SCM event through every map of its topic (`parts`: only these maps). Each map
         applies each version of a document once and in order: an older or repeated event is
-        skipped, and a replay after a pause keeps the whole sequence."""
+        skipped, and a replay after a pause keeps the whole sequence. `gate`: the first
+        statement reads (and share-locks, as `Engine.states` does) the maps' states; unless
+        all are Running the event does nothing and the answer is False."""
         maps = [m for m in self.by_events[topic] if parts is None or m.name in parts]
         root = self.by_events[topic][0]
         document: dict[str, Any] = event[root.scm.document] if root.scm.document else event
@@ -191,8 +201,11 @@ class Sync:
         # One statement each (docs/performance.md, "Adapter statements per message"): keep the
         # document (and lock it) and learn whether Sales caused the event; record which maps
         # apply this version and learn what they applied before; read the mirror rows.
-        sales_caused = await repo.save_scm_document(conn, topic, number, version, document, deleted,
-                                                    event.get("caused_by"))
+        running, sales_caused = await repo.save_scm_document(conn, topic, number, version, document, deleted,
+                                                             event.get("caused_by"),
+                                                             [m.name for m in maps] if gate else None)
+        if not running:
+            return False
         features = await repo.features(conn)
         cause = Cause(event.get("event_id"))
         applied = {} if version is None else await repo.mark_applied(
@@ -213,6 +226,7 @@ class Sync:
                 await self._apply_document(conn, outbox, tmap, number, document, deleted, befores[tmap.name],
                                            features, sales_caused, cause, mirrors, held)
         await mirrors.flush()
+        return True
 
     def _keys_read(self, tmap: TableMap, number: str, document: dict[str, Any], deleted: bool,
                    before: dict[str, Any] | None) -> list[tuple[str, str]]:
