@@ -53,6 +53,16 @@ class Engine:
                        *, isolated: bool = True) -> None:
         """Run a change through its running maps; queue it for its paused ones."""
         maps = self.maps_of(kind)
+        if not isolated:
+            # The consumer's fast path (no savepoint): the maps' states come with the change's
+            # first statement, share-locked as `states` locks them, and that statement does
+            # nothing unless all are Running (docs/performance.md, "Adapter statements per
+            # message"). Otherwise the change goes the way below, the locks already held.
+            try:
+                if await self._apply(conn, outbox, kind, payload, frozenset(maps), gate=True):
+                    return
+            except (MappingFailed, ValidationError) as exc:
+                raise IsolateAndRetry(str(exc)) from exc
         states = await self.states(conn, lock=maps)
         running = [m for m in maps if states.get(m, RUNNING) == RUNNING]
         for name in maps:
@@ -91,18 +101,20 @@ class Engine:
         return None
 
     async def _apply(self, conn: asyncpg.Connection, outbox: Outbox, kind: str, payload: dict[str, Any],
-                     maps: frozenset[str]) -> None:
+                     maps: frozenset[str], *, gate: bool = False) -> bool:
+        """Apply a change; with `gate`, only if all `maps` are Running (False: nothing done)."""
         if kind.startswith(SALES) and kind.removeprefix(SALES) in self.sync.maps:
             tmap = self.sync.maps[kind.removeprefix(SALES)]
-            await self.sync.sales_change(conn, outbox, tmap, DataverseChange.model_validate(payload))
-        elif kind.startswith(SCM) and kind.removeprefix(SCM) in EVENT_MODELS:
+            return await self.sync.sales_change(conn, outbox, tmap, DataverseChange.model_validate(payload),
+                                                gate=tmap.name if gate else None)
+        if kind.startswith(SCM) and kind.removeprefix(SCM) in EVENT_MODELS:
             topic = kind.removeprefix(SCM)
             event = EVENT_MODELS[topic].model_validate(payload).model_dump(mode="json")
-            await self.sync.scm_event(conn, outbox, topic, event, maps)
-        elif kind.startswith(RESULT) and kind.removeprefix(RESULT) in RESULT_MODELS:
+            return await self.sync.scm_event(conn, outbox, topic, event, maps, gate=gate)
+        if kind.startswith(RESULT) and kind.removeprefix(RESULT) in RESULT_MODELS and not gate:
             await self.sync.sales_result(conn, outbox, RESULT_MODELS[kind.removeprefix(RESULT)].model_validate(payload))
-        else:
-            raise MappingFailed(f"unknown kind of change {kind!r}")
+            return True
+        raise MappingFailed(f"unknown kind of change {kind!r}")
 
     def _maps_or(self, row: Any) -> tuple[str, ...]:
         try:

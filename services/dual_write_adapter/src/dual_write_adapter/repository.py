@@ -19,16 +19,96 @@ async def sales_row(conn: asyncpg.Connection, table: str, key: str) -> Mirror | 
 
 
 async def sales_rows(conn: asyncpg.Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Mirror]:
-    """Many mirrors in one query, locked as `sales_row` locks one (the initial sync's chunks)."""
+    """Many mirrors in one query, locked as `sales_row` locks one (the initial sync's chunks,
+    the rows an SCM event reads). Locked in (table, key) order, the same for every caller, so
+    two transactions locking overlapping sets cannot deadlock on them."""
+    mirrors, _ = await sales_rows_taking_held(conn, keys)
+    return mirrors
+
+
+_SALES_ROWS = """
+    SELECT r.sales_table, r.alt_key, r.record, r.primary_id, r.deleted
+    FROM sales_row r JOIN unnest($1::text[], $2::text[]) AS k (sales_table, alt_key)
+      ON r.sales_table = k.sales_table AND r.alt_key = k.alt_key
+    ORDER BY r.sales_table, r.alt_key FOR UPDATE OF r"""
+
+
+async def sales_rows_taking_held(conn: asyncpg.Connection, keys: Iterable[tuple[str, str]],
+                                 held_maps: Iterable[str] = (), parent_key: str | None = None,
+                                 ) -> tuple[dict[tuple[str, str], Mirror], dict[str, list[dict[str, Any]]]]:
+    """`sales_rows`, and in the same statement `take_held` for each of `held_maps` (children
+    held for the document `parent_key`): an SCM event that releases held rows would otherwise
+    pay a DELETE round trip on every event, though rows are held rarely. Held changes per map
+    in the order they were held."""
     wanted = sorted(set(keys))
     tables, alt_keys = [k[0] for k in wanted], [k[1] for k in wanted]
+    maps = list(held_maps)
+    if not maps:
+        rows = await conn.fetch(_SALES_ROWS, tables, alt_keys)
+        return {(r["sales_table"], r["alt_key"]): Mirror(r["record"], r["primary_id"], r["deleted"])
+                for r in rows}, {}
     rows = await conn.fetch(
-        """SELECT r.sales_table, r.alt_key, r.record, r.primary_id, r.deleted
-           FROM sales_row r JOIN unnest($1::text[], $2::text[]) AS k (sales_table, alt_key)
-             ON r.sales_table = k.sales_table AND r.alt_key = k.alt_key
-           ORDER BY r.sales_table, r.alt_key FOR UPDATE OF r""",
-        tables, alt_keys)
-    return {(r["sales_table"], r["alt_key"]): Mirror(r["record"], r["primary_id"], r["deleted"]) for r in rows}
+        f"""WITH held AS (DELETE FROM held_change WHERE map = ANY($3::text[]) AND parent_key = $4
+                          RETURNING map, seq, change),
+                 mirror AS ({_SALES_ROWS})
+            SELECT false AS held, sales_table, alt_key, record, primary_id, deleted, NULL::bigint AS seq FROM mirror
+            UNION ALL
+            SELECT true, map, NULL, change, NULL, NULL, seq FROM held""",
+        tables, alt_keys, maps, parent_key)
+    held: dict[str, list[tuple[int, dict[str, Any]]]] = {name: [] for name in maps}
+    mirrors: dict[tuple[str, str], Mirror] = {}
+    for r in rows:
+        if r["held"]:
+            held[r["sales_table"]].append((r["seq"], r["record"]))
+        else:
+            mirrors[(r["sales_table"], r["alt_key"])] = Mirror(r["record"], r["primary_id"], r["deleted"])
+    return mirrors, {name: [change for _, change in sorted(changes, key=lambda c: c[0])]
+                     for name, changes in held.items()}
+
+
+async def sales_row_and_parent(conn: asyncpg.Connection, table: str, key: str, parent_table: str,
+                               parent_topic: str, parent_key: str) -> tuple[Mirror | None, bool]:
+    """`sales_row` and `document_known` of its parent in one statement (a child row's Sales
+    change needs both). The parent is judged in the statement's snapshot, taken before the
+    row lock is waited for, as the separate query before it was."""
+    _, mirror, known = await sales_row_if_running(conn, table, key, (parent_table, parent_topic, parent_key))
+    return mirror, known
+
+
+# Whether maps are all Running, their state rows share-locked as `share_locked_map_states`
+# locks them (every row: the aggregate reads them all; no row counts as Running).
+_GATE = """gate AS (SELECT COALESCE(bool_and(state = 'Running'), true) AS running
+                    FROM (SELECT state FROM map_state WHERE name = ANY({names}::text[]) FOR SHARE) AS s)"""
+
+
+async def sales_row_if_running(conn: asyncpg.Connection, table: str, key: str,
+                               parent: tuple[str, str, str] | None = None, gate: str | None = None,
+                               ) -> tuple[bool, Mirror | None, bool]:
+    """A Sales change's first statement: its mirror row (`sales_row`), with `parent` (table,
+    topic, key) whether the parent is known (`document_known`), and with `gate` (a map) the
+    map's state share-locked as `share_locked_map_states` locks it. Returns (running, mirror,
+    parent known); when the map is not Running the row is neither read nor locked."""
+    args: list[Any] = [table, key]
+    known = "true"
+    if parent is not None:
+        args += parent
+        known = """EXISTS (SELECT 1 FROM sales_row WHERE sales_table = $3 AND alt_key = $5 AND NOT deleted)
+                   OR EXISTS (SELECT 1 FROM scm_document WHERE topic = $4 AND number = $5 AND NOT deleted)"""
+    running = "true"
+    ctes = ""
+    if gate is not None:
+        args.append([gate])
+        ctes = _GATE.format(names=f"${len(args)}") + ", "
+        running = "(SELECT running FROM gate)"
+    row = await conn.fetchrow(
+        f"""WITH {ctes}mirror AS (SELECT record, primary_id, deleted FROM sales_row
+                               WHERE sales_table = $1 AND alt_key = $2 AND {running} FOR UPDATE)
+            SELECT {running} AS running, {known} AS known,
+                   m.record, m.primary_id, m.deleted, m.record IS NOT NULL AS found
+            FROM (SELECT 1) AS one LEFT JOIN mirror m ON true""",
+        *args)
+    mirror = Mirror(row["record"], row["primary_id"], row["deleted"]) if row["found"] else None
+    return bool(row["running"]), mirror, bool(row["known"])
 
 
 async def save_sales_rows(conn: asyncpg.Connection,
@@ -73,12 +153,33 @@ async def scm_document(conn: asyncpg.Connection, topic: str, number: str) -> asy
 
 
 async def save_scm_document(conn: asyncpg.Connection, topic: str, number: str, version: int | None,
-                            document: dict[str, Any], deleted: bool) -> None:
-    await conn.execute(
-        """INSERT INTO scm_document (topic, number, version, document, deleted) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (topic, number) DO UPDATE SET version = EXCLUDED.version, document = EXCLUDED.document,
-                                                    deleted = EXCLUDED.deleted""",
-        topic, number, version, document, deleted)
+                            document: dict[str, Any], deleted: bool, caused_by: str | None = None,
+                            gate: list[str] | None = None) -> tuple[bool, bool]:
+    """Keep an SCM document unless the adapter has a later version of it (an event without a
+    version always counts), and say whether `caused_by` names a command the adapter forwarded
+    for Sales (`forwarded`): one statement for what every SCM event needs first. The
+    document's row is locked either way, as a SELECT … FOR UPDATE would (ON CONFLICT DO UPDATE
+    locks the row even when its WHERE keeps it unchanged), so events of one document are
+    handled one at a time. With `gate` (maps) the maps' states are share-locked first, as
+    `share_locked_map_states` locks them, and nothing is written unless every one is Running.
+    Returns (running, caused by Sales)."""
+    args: list[Any] = [topic, number, version, document, deleted, caused_by]
+    ctes, running = "", "true"
+    if gate is not None:
+        args.append(gate)
+        ctes, running = _GATE.format(names="$7") + ", ", "(SELECT running FROM gate)"
+    row = await conn.fetchrow(
+        f"""WITH {ctes}saved AS (
+               INSERT INTO scm_document (topic, number, version, document, deleted)
+               SELECT $1, $2, $3, $4, $5 WHERE {running}
+               ON CONFLICT (topic, number) DO UPDATE SET version = EXCLUDED.version, document = EXCLUDED.document,
+                                                        deleted = EXCLUDED.deleted
+               WHERE EXCLUDED.version IS NULL OR COALESCE(scm_document.version, 0) < EXCLUDED.version)
+           SELECT {running} AS running,
+                  EXISTS (SELECT 1 FROM forwarded_command c JOIN sales_change s ON s.message_id = c.sales_message_id
+                          WHERE c.command_id = $6) AS sales_caused""",
+        *args)
+    return bool(row["running"]), bool(row["sales_caused"])
 
 
 async def scm_documents(conn: asyncpg.Connection, topic: str) -> list[asyncpg.Record]:
@@ -86,18 +187,25 @@ async def scm_documents(conn: asyncpg.Connection, topic: str) -> list[asyncpg.Re
                             "ORDER BY number", topic)
 
 
-async def applied(conn: asyncpg.Connection, map_name: str, number: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT version, document FROM map_applied WHERE map = $1 AND number = $2",
-                               map_name, number)
-
-
-async def mark_applied(conn: asyncpg.Connection, map_name: str, number: str, version: int,
-                       document: dict[str, Any] | None = None) -> None:
-    """Record that a map applied `version` of a document (maps of rows keep the document)."""
-    await conn.execute(
-        """INSERT INTO map_applied (map, number, version, document) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (map, number) DO UPDATE SET version = EXCLUDED.version, document = EXCLUDED.document""",
-        map_name, number, version, document)
+async def mark_applied(conn: asyncpg.Connection, maps: dict[str, dict[str, Any] | None], number: str,
+                       version: int) -> dict[str, asyncpg.Record]:
+    """Record that each of `maps` applies `version` of a document (maps of rows keep the
+    document: the value per map), unless it applied that version or a later one already;
+    returns what each map had applied before (version, document), the maps it skips included.
+    One statement per event: the previous rows are read in the statement's snapshot, which
+    its own write does not change. Only the event's transaction writes these rows: it holds
+    the document's `scm_document` row lock."""
+    names = list(maps)
+    rows = await conn.fetch(
+        """WITH before AS (SELECT map, version, document FROM map_applied WHERE map = ANY($1::text[]) AND number = $2),
+                marked AS (
+                    INSERT INTO map_applied (map, number, version, document)
+                    SELECT m, $2, $3, d FROM unnest($1::text[], $4::jsonb[]) AS t (m, d)
+                    ON CONFLICT (map, number) DO UPDATE SET version = EXCLUDED.version, document = EXCLUDED.document
+                    WHERE map_applied.version < EXCLUDED.version)
+           SELECT map, version, document FROM before""",
+        names, number, version, [maps[name] for name in names])
+    return {r["map"]: r for r in rows}
 
 
 async def document_known(conn: asyncpg.Connection, table: str, topic: str, key: str) -> bool:
@@ -109,21 +217,32 @@ async def document_known(conn: asyncpg.Connection, table: str, topic: str, key: 
 
 
 async def record_sales_change(conn: asyncpg.Connection, message_id: str, table: str, key: str) -> None:
+    await conn.execute(_RECORD_SALES_CHANGE, message_id, table, key)
+
+
+_RECORD_SALES_CHANGE = ("INSERT INTO sales_change (message_id, sales_table, alt_key) VALUES ($1, $2, $3) "
+                        "ON CONFLICT DO NOTHING")
+
+
+async def save_sales_row_recording_change(conn: asyncpg.Connection, message_id: str, table: str, change_key: str,
+                                          key: str, record: dict[str, Any], primary_id: str | None = None,
+                                          deleted: bool = False) -> None:
+    """`record_sales_change` (of the row `change_key`) then `save_sales_row`, in one statement:
+    a Sales change records itself right before it saves its row."""
     await conn.execute(
-        "INSERT INTO sales_change (message_id, sales_table, alt_key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        message_id, table, key)
+        f"WITH change AS ({_RECORD_SALES_CHANGE.replace('$1, $2, $3', '$6, $1, $7')}) {_SAVE_SALES_ROW}",
+        table, key, primary_id, record, deleted, message_id, change_key)
 
 
-async def next_command_id(conn: asyncpg.Connection, message_id: str) -> str:
-    """The first command of a Sales change carries its message id, the next ones a suffix."""
-    taken = await conn.fetchval("SELECT count(*) FROM forwarded_command WHERE sales_message_id = $1", message_id)
-    return message_id if taken == 0 else f"{message_id}/{taken + 1}"
-
-
-async def record_command(conn: asyncpg.Connection, command_id: str, message_id: str, command_type: str) -> None:
-    await conn.execute(
-        "INSERT INTO forwarded_command (command_id, sales_message_id, command_type) VALUES ($1, $2, $3)",
-        command_id, message_id, command_type)
+async def record_command(conn: asyncpg.Connection, message_id: str, command_type: str) -> str:
+    """Record a command forwarded for a Sales change; its id (one statement). The first command
+    of a change carries its message id, the next ones a suffix."""
+    return str(await conn.fetchval(
+        """INSERT INTO forwarded_command (command_id, sales_message_id, command_type)
+           SELECT CASE WHEN taken = 0 THEN $1 ELSE $1 || '/' || (taken + 1) END, $1, $2
+           FROM (SELECT count(*) AS taken FROM forwarded_command WHERE sales_message_id = $1) AS t
+           RETURNING command_id""",
+        message_id, command_type))
 
 
 async def forwarded(conn: asyncpg.Connection, command_id: str | None) -> asyncpg.Record | None:

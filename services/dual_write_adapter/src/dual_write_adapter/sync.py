@@ -2,7 +2,7 @@
 core (`decisions.py`), and carry its effects out — rows saved, commands and writes appended
 to the outbox. Nothing here knows a table: the maps say which topic, key and command."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
@@ -38,6 +38,72 @@ class Cause:
         return cls(change.message_id, change, change.message_id)
 
 
+class Mirrors:
+    """The Sales mirror rows one change reads, each read once. An SCM event knows most of its
+    keys before it decides anything, so it fetches them in one statement (`fetch`, locked in
+    key order) instead of one SELECT … FOR UPDATE per row; a key not fetched is read alone, as
+    before. A row the change saves is dropped from memory and read again from the table, so
+    every read sees what a read of the table would. A row found is locked by this transaction
+    and cannot change under it; a key with no row is remembered as absent only when fetched in
+    bulk (another change may insert it meanwhile, as it could between a read and the save
+    before: the save is an upsert either way).
+
+    An SCM event's saves wait (`defer_save`) and go in one statement: before the next read of
+    a mirror row from the table, before a Sales change (a held child) runs, and at the end of
+    the event (`flush`). Only outbox appends and rows read from memory come in between."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self._known: dict[tuple[str, str], Mirror | None] = {}
+        self._pending: dict[tuple[str, str], tuple[str, str, str | None, dict[str, Any], bool]] = {}
+
+    async def fetch(self, keys: list[tuple[str, str]], held_maps: Sequence[str] = (),
+                    parent_key: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Read (and lock) the rows of `keys` in one statement; with `held_maps`, take in the
+        same statement the changes held for `parent_key` in those maps (`repo.take_held`)."""
+        wanted = [key for key in keys if key not in self._known]
+        if not wanted and not held_maps:
+            return {}
+        await self.flush()
+        found, held = await repo.sales_rows_taking_held(self.conn, wanted, held_maps, parent_key)
+        self._known.update({key: found.get(key) for key in wanted})
+        return held
+
+    async def get(self, table: str, key: str) -> Mirror | None:
+        if (table, key) in self._known:
+            return self._known[(table, key)]
+        await self.flush()
+        mirror = await repo.sales_row(self.conn, table, key)
+        self.found(table, key, mirror)
+        return mirror
+
+    def found(self, table: str, key: str, mirror: Mirror | None) -> None:
+        """A row read (and locked) by another statement of this change."""
+        if mirror is not None:
+            self._known[(table, key)] = mirror
+
+    def known(self, table: str, key: str) -> bool:
+        return (table, key) in self._known
+
+    def saved(self, table: str, key: str) -> None:
+        self._known.pop((table, key), None)
+
+    async def defer_save(self, table: str, save: core.SaveRow) -> None:
+        if (table, save.key) in self._pending:  # saved twice: the first goes now (COALESCE of primary_id)
+            await self.flush()
+        self._pending[(table, save.key)] = (table, save.key, save.primary_id, save.record, save.deleted)
+        self.saved(table, save.key)
+
+    async def flush(self) -> None:
+        """The deferred saves, in one statement, in the order they were made."""
+        pending, self._pending = list(self._pending.values()), {}
+        if len(pending) == 1:
+            table, key, primary_id, record, deleted = pending[0]
+            await repo.save_sales_row(self.conn, table, key, record, primary_id, deleted)
+        elif pending:
+            await repo.save_sales_rows(self.conn, pending)
+
+
 @dataclass
 class Sync:
     maps: dict[str, TableMap]
@@ -57,102 +123,158 @@ class Sync:
     # --- Sales → SCM ---------------------------------------------------------------------------
 
     async def sales_change(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap,
-                           change: DataverseChange) -> None:
+                           change: DataverseChange, mirrors: Mirrors | None = None, *,
+                           gate: str | None = None) -> bool:
+        """One Sales change of `tmap`'s table. `gate`: a map whose state the first statement
+        reads (and share-locks, as `Engine.states` does); unless it is Running the change does
+        nothing and the answer is False."""
+        mirrors = mirrors or Mirrors(conn)
+        await mirrors.flush()  # a held child run by an SCM event: the event's saves first
         key = tmap.key_string(change.record)
         parent_known = True
-        if tmap.parent is not None:
-            parent = self.maps[tmap.parent]
-            parent_known = await repo.document_known(conn, parent.sales.table, parent.scm.events,
-                                                     tmap.parent_key(key))
-        mirror = await repo.sales_row(conn, tmap.sales.table, key)
+        if gate is not None or (tmap.parent is not None and not mirrors.known(tmap.sales.table, key)):
+            # the row, whether its parent exists and the map's state, in one statement
+            parent = self.maps[tmap.parent] if tmap.parent is not None else None
+            running, mirror, parent_known = await repo.sales_row_if_running(
+                conn, tmap.sales.table, key,
+                (parent.sales.table, parent.scm.events, tmap.parent_key(key)) if parent is not None else None, gate)
+            if not running:
+                return False
+            mirrors.found(tmap.sales.table, key, mirror)
+        else:
+            if tmap.parent is not None:
+                parent = self.maps[tmap.parent]
+                parent_known = await repo.document_known(conn, parent.sales.table, parent.scm.events,
+                                                         tmap.parent_key(key))
+            mirror = await mirrors.get(tmap.sales.table, key)
         features = await repo.features(conn)
         effects = core.sales_change(tmap, change, mirror=mirror, parent_known=parent_known, authoritative=None,
                                     features=features)
         if any(isinstance(e, core.Notify) for e in effects):
             # Refused: only now read SCM's record, which the restoring write puts back. Most
             # changes are not refused, and this keeps their path one query shorter.
-            authoritative, looked_up = await self._authoritative(conn, tmap, key)
+            authoritative, looked_up = await self._authoritative(conn, tmap, key, mirrors)
             effects = core.sales_change(tmap, change, mirror=mirror, parent_known=parent_known,
                                         authoritative=authoritative, features=features, looked_up=looked_up)
-        await self._carry_out(conn, outbox, tmap, key, effects, Cause.of_change(change))
+        await self._carry_out(conn, outbox, tmap, key, effects, Cause.of_change(change), mirrors)
+        return True
 
-    async def _authoritative(self, conn: asyncpg.Connection, tmap: TableMap,
-                             key: str) -> tuple[dict[str, Any] | None, LookedUp]:
+    async def _authoritative(self, conn: asyncpg.Connection, tmap: TableMap, key: str,
+                             mirrors: Mirrors) -> tuple[dict[str, Any] | None, LookedUp]:
         """SCM's current record of a Sales row, from the last document the adapter saw."""
         row = await repo.scm_document(conn, tmap.scm.events, tmap.parent_key(key) if tmap.parent else key)
         record = core.record_of(tmap, None if row is None or row["deleted"] else row["document"], key)
-        return record, await self._look_up(conn, tmap, record)
+        return record, await self._look_up(tmap, record, mirrors)
 
-    async def _look_up(self, conn: asyncpg.Connection, tmap: TableMap,
-                       scm: Mapping[str, Any] | None) -> dict[tuple[str, str], dict[str, Any]]:
+    async def _look_up(self, tmap: TableMap, scm: Mapping[str, Any] | None,
+                       mirrors: Mirrors) -> dict[tuple[str, str], dict[str, Any]]:
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for table, key in tmap.lookups(scm) if scm else []:
-            mirror = await repo.sales_row(conn, table, key)
+            mirror = await mirrors.get(table, key)
             found[(table, key)] = mirror.record if mirror else {}
         return found
 
-    async def _release_held(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap, key: str) -> None:
+    async def _release_held(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap, key: str,
+                            mirrors: Mirrors, taken: dict[str, list[dict[str, Any]]] | None = None) -> None:
+        """Run the changes held for document `key` of each child map; `taken`: held changes
+        the caller took already (`Mirrors.fetch`), per child map."""
         for child in self.children.get(tmap.name, []):
-            for held in await repo.take_held(conn, child.name, key):
-                await self.sales_change(conn, outbox, child, DataverseChange.model_validate(held))
+            held = taken.get(child.name, []) if taken is not None else await repo.take_held(conn, child.name, key)
+            for change in held:
+                await self.sales_change(conn, outbox, child, DataverseChange.model_validate(change), mirrors)
 
     # --- SCM → Sales ---------------------------------------------------------------------------
 
     async def scm_event(self, conn: asyncpg.Connection, outbox: Outbox, topic: str, event: dict[str, Any],
-                        parts: frozenset[str] | None = None) -> None:
+                        parts: frozenset[str] | None = None, *, gate: bool = False) -> bool:
         """One SCM event through every map of its topic (`parts`: only these maps). Each map
         applies each version of a document once and in order: an older or repeated event is
-        skipped, and a replay after a pause keeps the whole sequence."""
+        skipped, and a replay after a pause keeps the whole sequence. `gate`: the first
+        statement reads (and share-locks, as `Engine.states` does) the maps' states; unless
+        all are Running the event does nothing and the answer is False."""
         maps = [m for m in self.by_events[topic] if parts is None or m.name in parts]
         root = self.by_events[topic][0]
         document: dict[str, Any] = event[root.scm.document] if root.scm.document else event
         number = core.scm_key(root, document)
         version: int | None = event.get("version")
         deleted = root.scm.deleted_event is not None and event.get("type") == root.scm.deleted_event
-        previous = await repo.scm_document(conn, topic, number)
-        if previous is None or version is None or (previous["version"] or 0) < version:
-            await repo.save_scm_document(conn, topic, number, version, document, deleted)
+        # One statement each (docs/performance.md, "Adapter statements per message"): keep the
+        # document (and lock it) and learn whether Sales caused the event; record which maps
+        # apply this version and learn what they applied before; read the mirror rows.
+        running, sales_caused = await repo.save_scm_document(conn, topic, number, version, document, deleted,
+                                                             event.get("caused_by"),
+                                                             [m.name for m in maps] if gate else None)
+        if not running:
+            return False
         features = await repo.features(conn)
         cause = Cause(event.get("event_id"))
-        sales_caused = await repo.forwarded(conn, event.get("caused_by")) is not None
-        for tmap in maps:
-            applied = await repo.applied(conn, tmap.name, number) if version is not None else None
-            if applied is not None and version is not None and applied["version"] >= version:
-                continue
+        applied = {} if version is None else await repo.mark_applied(
+            conn, {m.name: document if m.scm.rows else None for m in maps}, number, version)
+        todo = [m for m in maps if version is None or m.name not in applied or applied[m.name]["version"] < version]
+        befores = {m.name: applied[m.name]["document"] if m.name in applied else None for m in todo}
+        mirrors = Mirrors(conn)
+        keys: list[tuple[str, str]] = []
+        held_maps: list[str] = []
+        for tmap in todo:
             if tmap.applies_to(document):
-                await self._apply_document(conn, outbox, tmap, number, document, deleted,
-                                           applied["document"] if applied else None, features, sales_caused, cause)
-            if version is not None:
-                await repo.mark_applied(conn, tmap.name, number, version, document if tmap.scm.rows else None)
+                keys += self._keys_read(tmap, number, document, deleted, befores[tmap.name])
+                if tmap.scm.rows is None and not deleted:
+                    held_maps += [child.name for child in self.children.get(tmap.name, [])]
+        held = await mirrors.fetch(keys, held_maps, number)
+        for tmap in todo:
+            if tmap.applies_to(document):
+                await self._apply_document(conn, outbox, tmap, number, document, deleted, befores[tmap.name],
+                                           features, sales_caused, cause, mirrors, held)
+        await mirrors.flush()
+        return True
+
+    def _keys_read(self, tmap: TableMap, number: str, document: dict[str, Any], deleted: bool,
+                   before: dict[str, Any] | None) -> list[tuple[str, str]]:
+        """The mirror rows `_apply_document` will read, as far as known before it runs (a row's
+        key is its SCM key: key fields map one to one)."""
+        table = tmap.sales.table
+        if deleted:
+            return [(table, number)] if tmap.scm.rows is None else []  # children: found by live_child_keys
+        keys = [key for scm in tmap.scm_records(document)
+                for key in [*tmap.lookups(scm), (table, core.scm_key(tmap, scm))]]
+        return keys + [(table, key) for key in (core.gone_rows(tmap, before, document) if tmap.scm.rows else [])]
 
     async def _apply_document(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap, number: str,
                               document: dict[str, Any], deleted: bool, before: dict[str, Any] | None,
-                              features: dict[str, Any], sales_caused: bool, cause: Cause) -> None:
+                              features: dict[str, Any], sales_caused: bool, cause: Cause, mirrors: Mirrors,
+                              held: dict[str, list[dict[str, Any]]]) -> None:
         if tmap.scm.rows is None and deleted:
-            mirror = await repo.sales_row(conn, tmap.sales.table, number)
-            await self._carry_out(conn, outbox, tmap, number, core.delete_in_sales(tmap, number, mirror), cause)
+            mirror = await mirrors.get(tmap.sales.table, number)
+            await self._carry_out(conn, outbox, tmap, number, core.delete_in_sales(tmap, number, mirror), cause,
+                                  mirrors, defer_saves=True)
             return
         if deleted:
+            await mirrors.flush()
             gone = await repo.live_child_keys(conn, tmap.sales.table, number)
+            await mirrors.fetch([(tmap.sales.table, key) for key in gone])
         else:
             for scm in tmap.scm_records(document):
-                await self.write(conn, outbox, tmap, scm, features, cause, sales_caused=sales_caused)
+                await self.write(conn, outbox, tmap, scm, features, cause, sales_caused=sales_caused, mirrors=mirrors,
+                                 defer_saves=True)
             gone = core.gone_rows(tmap, before, document) if tmap.scm.rows else []
             if tmap.scm.rows is None:
-                await self._release_held(conn, outbox, tmap, number)
+                await self._release_held(conn, outbox, tmap, number, mirrors, held)
         for key in gone:
-            mirror = await repo.sales_row(conn, tmap.sales.table, key)
-            await self._carry_out(conn, outbox, tmap, key, core.delete_in_sales(tmap, key, mirror), cause)
+            mirror = await mirrors.get(tmap.sales.table, key)
+            await self._carry_out(conn, outbox, tmap, key, core.delete_in_sales(tmap, key, mirror), cause, mirrors,
+                                  defer_saves=True)
 
     async def write(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap, scm: dict[str, Any],
                     features: dict[str, Any], cause: Cause, *, sales_caused: bool = False,
-                    force: bool = False) -> None:
-        """One SCM record to Sales (unless Sales has it already)."""
-        looked_up = await self._look_up(conn, tmap, scm)
+                    force: bool = False, mirrors: Mirrors | None = None, defer_saves: bool = False) -> None:
+        """One SCM record to Sales (unless Sales has it already); `defer_saves`: the saved
+        mirror row waits in `mirrors` for the caller's `flush`."""
+        mirrors = mirrors or Mirrors(conn)
+        looked_up = await self._look_up(tmap, scm, mirrors)
         key = tmap.key_string(tmap.to_sales(scm, features, looked_up))
-        effects = core.scm_record(tmap, scm, mirror=await repo.sales_row(conn, tmap.sales.table, key),
+        effects = core.scm_record(tmap, scm, mirror=await mirrors.get(tmap.sales.table, key),
                                   features=features, sales_caused=sales_caused, force=force, looked_up=looked_up)
-        await self._carry_out(conn, outbox, tmap, key, effects, cause)
+        await self._carry_out(conn, outbox, tmap, key, effects, cause, mirrors, defer_saves=defer_saves)
 
     # --- refusals from the SCM services ---------------------------------------------------------
 
@@ -170,26 +292,46 @@ class Sync:
         authoritative = core.record_of(tmap, document.model_dump(mode="json") if document else None, key)
         code = getattr(result, "code", None) or "sync.refused"
         text = getattr(result, "text", None) or "The change was refused"
+        mirrors = Mirrors(conn)
         effects = [core.Notify(code, text),
-                   *core.restore(tmap, key, authoritative, await repo.sales_row(conn, tmap.sales.table, key),
-                                 await repo.features(conn), await self._look_up(conn, tmap, authoritative))]
+                   *core.restore(tmap, key, authoritative, await mirrors.get(tmap.sales.table, key),
+                                 await repo.features(conn), await self._look_up(tmap, authoritative, mirrors))]
         cause = Cause(source["message_id"], sales_message_id=source["message_id"])
-        await self._carry_out(conn, outbox, tmap, key, effects, cause)
+        await self._carry_out(conn, outbox, tmap, key, effects, cause, mirrors)
 
     # --- carrying effects out ---------------------------------------------------------------------
 
     async def _carry_out(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap, key: str,
-                         effects: list[Effect], cause: Cause) -> None:
+                         effects: list[Effect], cause: Cause, mirrors: Mirrors, *, defer_saves: bool = False) -> None:
+        """`defer_saves`: saved mirror rows wait in `mirrors` (an SCM event's writes and saves;
+        anything else flushes them first)."""
+        # A RecordChange is written with the row save that follows it (one statement), or alone.
+        record_change = False
         for effect in effects:
-            if isinstance(effect, core.RecordChange):
+            if defer_saves and not isinstance(effect, core.Write | core.SaveRow):
+                await mirrors.flush()
+            if record_change and not isinstance(effect, core.SaveRow):
                 assert cause.change is not None
                 await repo.record_sales_change(conn, cause.change.message_id, tmap.sales.table, key)
+                record_change = False
+            if isinstance(effect, core.RecordChange):
+                record_change = True
             elif isinstance(effect, core.Forward):
                 assert cause.change is not None
                 await self._forward(conn, outbox, tmap, cause.change, effect)
+            elif isinstance(effect, core.SaveRow) and defer_saves:
+                await mirrors.defer_save(tmap.sales.table, effect)
             elif isinstance(effect, core.SaveRow):
-                await repo.save_sales_row(conn, tmap.sales.table, effect.key, effect.record, effect.primary_id,
-                                          effect.deleted)
+                if record_change:
+                    assert cause.change is not None
+                    await repo.save_sales_row_recording_change(
+                        conn, cause.change.message_id, tmap.sales.table, key, effect.key, effect.record,
+                        effect.primary_id, effect.deleted)
+                    record_change = False
+                else:
+                    await repo.save_sales_row(conn, tmap.sales.table, effect.key, effect.record, effect.primary_id,
+                                              effect.deleted)
+                mirrors.saved(tmap.sales.table, effect.key)
             elif isinstance(effect, core.Write):
                 await self._write(outbox, tmap, effect, cause.caused_by)
             elif isinstance(effect, core.Notify):
@@ -200,16 +342,18 @@ class Sync:
                 await repo.hold(conn, tmap.name, effect.parent_key, cause.change.model_dump(mode="json"))
                 log.info("adapter.row_held", map=tmap.name, parent=effect.parent_key, key=key)
             elif isinstance(effect, core.ReleaseHeld):
-                await self._release_held(conn, outbox, tmap, effect.key)
+                await self._release_held(conn, outbox, tmap, effect.key, mirrors)
             else:
                 log.info("adapter.skipped", map=tmap.name, key=key, reason=effect.reason, **effect.details)
+        if record_change:
+            assert cause.change is not None
+            await repo.record_sales_change(conn, cause.change.message_id, tmap.sales.table, key)
 
     async def _forward(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap, change: DataverseChange,
                        forward: core.Forward) -> None:
         """Send the SCM service one command issued by Sales."""
         assert tmap.commands is not None
-        command_id = await repo.next_command_id(conn, change.message_id)
-        await repo.record_command(conn, command_id, change.message_id, forward.type)
+        command_id = await repo.record_command(conn, change.message_id, forward.type)
         command = COMMAND_MODELS[tmap.commands.envelope](
             command_id=command_id, type=forward.type, target=forward.target,
             user=ScmUser(name=change.user or "sales"), data=forward.data)
@@ -290,7 +434,7 @@ class Sync:
                     mirrors[(table, effect.key)] = Mirror(effect.record, effect.primary_id or (
                         old.primary_id if old else None), effect.deleted)
                 else:  # scm_record with force decides only writes and saved mirrors
-                    await self._carry_out(conn, outbox, tmap, key, [effect], cause)
+                    await self._carry_out(conn, outbox, tmap, key, [effect], cause, Mirrors(conn))
         await repo.save_sales_rows(conn, saves)
         await pipeline.flush()
         return len(records)
