@@ -169,7 +169,10 @@ def start(config: StackConfig) -> str:
         _give_to_system_user(socket_dir)
     _check(subprocess.run(
         [str(_bin("pg_ctl")), "-D", str(data), "-l", str(log), "-w", "-t", str(int(config.start_timeout)),
-         "-o", f"-h 127.0.0.1 -p {config.pg_port} -k '{socket_dir or ''}' -c max_connections=200", "start"],
+         "-o", f"-h 127.0.0.1 -p {config.pg_port} -k '{socket_dir or ''}' -c max_connections=200 "
+         # a lock wait this long is checked for a deadlock (default 1 s): the loser is rolled back
+         # and run again at once (q2c_messaging.batching), so the winner waits 100 ms, not 1 s
+         "-c deadlock_timeout=100ms", "start"],
         capture_output=True, text=True, timeout=config.start_timeout + 10, **run_as,  # type: ignore[arg-type]  # a **dict: see _run_as
     ), "pg_ctl start", log)
     return f"PostgreSQL started on 127.0.0.1:{config.pg_port}"
