@@ -92,7 +92,8 @@ async def test_mirrors_and_held_changes_come_in_one_statement_locked(pool: async
 
 async def test_a_row_comes_with_whether_its_parent_is_known(pool: asyncpg.Pool) -> None:
     async def read(key: str, parent: str) -> tuple[Mirror | None, bool]:
-        return await repo.sales_row_and_parent(conn, "quotedetail", key, "quote", TOPIC, parent)
+        _, mirror, known = await repo.sales_row_if_running(conn, "quotedetail", key, ("quote", TOPIC, parent))
+        return mirror, known
 
     async with pool.acquire() as conn:
         assert await read("Q-1/1", "Q-1") == (None, False)

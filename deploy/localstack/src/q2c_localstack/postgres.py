@@ -49,17 +49,20 @@ def _socket_dir(config: StackConfig) -> Path | None:
     """Where the local server puts its Unix socket, or None when the path would be too long.
     Why a socket: every statement is a round trip, and on this machine a round trip over a
     Unix socket costs a third of the kernel time of one over loopback TCP
-    (docs/performance.md "PostgreSQL over a Unix socket")."""
+    (docs/performance.md "Round trips, profiled again")."""
     directory = _home(config) / "socket"
-    fits = len(str(directory / f".s.PGSQL.{config.pg_port}")) <= _SOCKET_PATH_LIMIT
-    return directory if fits else None
+    return directory if len(str(_socket_file(directory, config))) <= _SOCKET_PATH_LIMIT else None
+
+
+def _socket_file(directory: Path, config: StackConfig) -> Path:
+    return directory / f".s.PGSQL.{config.pg_port}"  # PostgreSQL's name for it
 
 
 def _address(config: StackConfig) -> str:
     """host:port for a DSN to the local server: its Unix socket when it has one (the server
     was started with it), else loopback TCP, which it always listens on too."""
     directory = _socket_dir(config)
-    if directory and (directory / f".s.PGSQL.{config.pg_port}").exists():
+    if directory and _socket_file(directory, config).exists():
         return f"{quote(str(directory), safe='')}:{config.pg_port}"
     return f"127.0.0.1:{config.pg_port}"
 

@@ -233,8 +233,9 @@ class MessageProcessor(Generic[M]):
 
     async def _process_batch(self, sources: Sequence[SourceRecord]) -> list[str]:
         parsed = [self._parse(source) for source in sources]
-        items = [item for item in parsed if self._wanted(item)]
-        outcomes: dict[int, str] = {}
+        wanted = [self._wanted(item) for item in parsed]
+        items = [item for item, want in zip(parsed, wanted, strict=True) if want]
+        handled: list[str] = []
         if items:
             try:
                 # Fast path: no savepoints (each costs two round trips and a subtransaction).
@@ -243,8 +244,8 @@ class MessageProcessor(Generic[M]):
                 # One record's handler raised: everything was rolled back; again, each record in
                 # its own savepoint, so that only that one is retried and dead-lettered.
                 handled = await self._run(items, savepoints=True)
-            outcomes = {id(item): outcome for item, outcome in zip(items, handled, strict=True)}
-        return [outcomes.get(id(item), "passed-over") for item in parsed]
+        outcomes = iter(handled)  # in the order of `items`
+        return [next(outcomes) if want else "passed-over" for want in wanted]
 
     def _wanted(self, item: _Item[M]) -> bool:
         """A record to handle in the transaction: wanted, or one to dead-letter."""

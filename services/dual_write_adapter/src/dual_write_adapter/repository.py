@@ -66,15 +66,6 @@ async def sales_rows_taking_held(conn: asyncpg.Connection, keys: Iterable[tuple[
                      for name, changes in held.items()}
 
 
-async def sales_row_and_parent(conn: asyncpg.Connection, table: str, key: str, parent_table: str,
-                               parent_topic: str, parent_key: str) -> tuple[Mirror | None, bool]:
-    """`sales_row` and `document_known` of its parent in one statement (a child row's Sales
-    change needs both). The parent is judged in the statement's snapshot, taken before the
-    row lock is waited for, as the separate query before it was."""
-    _, mirror, known = await sales_row_if_running(conn, table, key, (parent_table, parent_topic, parent_key))
-    return mirror, known
-
-
 # Whether maps are all Running, their state rows share-locked as `share_locked_map_states`
 # locks them (every row: the aggregate reads them all; no row counts as Running).
 _GATE = """gate AS (SELECT COALESCE(bool_and(state = 'Running'), true) AS running
@@ -217,11 +208,9 @@ async def document_known(conn: asyncpg.Connection, table: str, topic: str, key: 
 
 
 async def record_sales_change(conn: asyncpg.Connection, message_id: str, table: str, key: str) -> None:
-    await conn.execute(_RECORD_SALES_CHANGE, message_id, table, key)
-
-
-_RECORD_SALES_CHANGE = ("INSERT INTO sales_change (message_id, sales_table, alt_key) VALUES ($1, $2, $3) "
-                        "ON CONFLICT DO NOTHING")
+    await conn.execute(
+        "INSERT INTO sales_change (message_id, sales_table, alt_key) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        message_id, table, key)
 
 
 async def save_sales_row_recording_change(conn: asyncpg.Connection, message_id: str, table: str, change_key: str,
@@ -230,7 +219,9 @@ async def save_sales_row_recording_change(conn: asyncpg.Connection, message_id: 
     """`record_sales_change` (of the row `change_key`) then `save_sales_row`, in one statement:
     a Sales change records itself right before it saves its row."""
     await conn.execute(
-        f"WITH change AS ({_RECORD_SALES_CHANGE.replace('$1, $2, $3', '$6, $1, $7')}) {_SAVE_SALES_ROW}",
+        f"""WITH change AS (INSERT INTO sales_change (message_id, sales_table, alt_key) VALUES ($6, $1, $7)
+                            ON CONFLICT DO NOTHING)
+            {_SAVE_SALES_ROW}""",
         table, key, primary_id, record, deleted, message_id, change_key)
 
 
