@@ -2,6 +2,7 @@
 broker and database, through a throwaway service built on the same ServiceRuntime as the
 real services."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from uuid import uuid4
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from pydantic import BaseModel
 
 from q2c_contracts.topics import dead_letter_topic
@@ -253,3 +255,32 @@ async def test_quiescent_waits_for_a_stopped_service_and_names_its_group(service
     await probe.quiescent(service.watch)
     assert await service.effects("q-2") == 1
     assert len(probe.matching(service.outbound)) == 2
+
+
+async def test_a_consumer_whose_group_membership_died_is_replaced_and_its_partitions_read(
+        service: ServiceUnderTest, probe_factory) -> None:
+    probe = await probe_factory(service.outbound)
+    await probe.publish(service.inbound, "doc-1", {"message_id": "before", "n": 1})
+    await probe.wait_for(service.outbound, count=1)
+    # Given every consumer of the service in the state CI once met after a broker SIGKILL: the
+    # aiokafka task that runs its group membership died of an unforeseen error, so each poll
+    # raises it, while its heartbeats go on and keep its partitions assigned to it.
+    consumer_loop = service.runtime._consumer
+    assert consumer_loop is not None
+    broken = list(consumer_loop._consumers)
+    for consumer in broken:
+        coordinator = consumer._coordinator
+        coordinator._coordination_task.cancel()
+        coordinator._coordination_task = asyncio.get_running_loop().create_future()
+        coordinator._coordination_task.set_exception(KafkaError(
+            "Unexpected error during coordination RuntimeError('unable to perform operation on "
+            "<TCPTransport closed=True>; the handler is closed')"))
+    # When messages arrive
+    for n in range(2, 5):
+        await probe.publish(service.inbound, "doc-1", {"message_id": f"after-{n}", "n": n})
+    # Then new consumers take the partitions and handle them, each once
+    await probe.wait_for(service.outbound, count=4)
+    await probe.quiescent(service.watch)
+    assert not set(map(id, broken)) & set(map(id, consumer_loop._consumers))
+    for n in range(2, 5):
+        assert await service.effects(f"after-{n}") == 1

@@ -49,6 +49,8 @@ log = get_logger(__name__)
 # Transient errors of one transaction, not of the database: run the chunk again at once.
 LOCK_CONFLICTS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 LOCK_CONFLICT_ATTEMPTS = 5
+# Polls failed in a row after which a consumer is replaced by a new one (`_replace`).
+POLL_FAILURES_BEFORE_REPLACING = 3
 
 
 def source_record(record: ConsumerRecord[Any, Any]) -> SourceRecord:
@@ -143,38 +145,37 @@ class ServiceConsumer:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
+    def _new_consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            *self._processors,
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            client_id=self._client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            # Members learn of a rebalance at their next heartbeat: a short interval makes
+            # start-up (the consumers joining the one group) take seconds, not tens.
+            heartbeat_interval_ms=500,
+            session_timeout_ms=10_000,
+            # How long a fetch waits at the broker for records. It answers at once when one
+            # arrives for a partition in the request, but aiokafka keeps one fetch in flight per
+            # broker: a partition whose records were just handled joins only the next request,
+            # so this is also how long such a partition can wait. 5 s made p99s of 5 s under
+            # load (docs/performance.md); 100 ms costs 10 empty fetches/s per idle consumer.
+            fetch_max_wait_ms=self._fetch_max_wait_ms,
+            **client_kwargs(),
+            **self._security,
+        )
+
     async def start(self) -> None:
         if not self._processors:
             return
         self._stopping = False
-        self._consumers = [
-            AIOKafkaConsumer(
-                *self._processors,
-                bootstrap_servers=self._bootstrap,
-                group_id=self._group_id,
-                client_id=self._client_id,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                # Members learn of a rebalance at their next heartbeat: a short interval makes
-                # start-up (the consumers joining the one group) take seconds, not tens.
-                heartbeat_interval_ms=500,
-                session_timeout_ms=10_000,
-                # How long a fetch waits at the broker for records. It answers at once when one
-                # arrives for a partition in the request, but aiokafka keeps one fetch in flight per
-                # broker: a partition whose records were just handled joins only the next request,
-                # so this is also how long such a partition can wait. 5 s made p99s of 5 s under
-                # load (docs/performance.md); 100 ms costs 10 empty fetches/s per idle consumer.
-                fetch_max_wait_ms=self._fetch_max_wait_ms,
-                **client_kwargs(),
-                **self._security,
-            )
-            for _ in range(self._workers)
-        ]
+        self._consumers = [self._new_consumer() for _ in range(self._workers)]
         self._committers = [_Committer(consumer, self._commit_interval) for consumer in self._consumers]
         # started together, so that they join the group in one rebalance
         await asyncio.gather(*(consumer.start() for consumer in self._consumers))
-        self._tasks = [asyncio.create_task(self._run(consumer, committer), name=f"consume-{n}")
-                       for n, (consumer, committer) in enumerate(zip(self._consumers, self._committers, strict=True))]
+        self._tasks = [asyncio.create_task(self._run(n), name=f"consume-{n}") for n in range(len(self._consumers))]
 
     @property
     def running(self) -> bool:
@@ -193,18 +194,65 @@ class ServiceConsumer:
         await asyncio.gather(*(consumer.stop() for consumer in self._consumers), return_exceptions=True)
         self._tasks, self._consumers, self._committers = [], [], []
 
-    async def _run(self, consumer: AIOKafkaConsumer, committer: _Committer) -> None:
+    async def _run(self, slot: int) -> None:
+        failures = 0  # polls failed in a row
         while not self._stopping:
+            consumer, committer = self._consumers[slot], self._committers[slot]
             try:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
             except ConsumerStoppedError:
                 return
             except KafkaError as exc:
-                log.warning("consumer.poll_failed", error=repr(exc))
-                await asyncio.sleep(self._retry_pause)
+                failures += 1
+                log.warning("consumer.poll_failed", error=repr(exc), failures=failures)
+                if failures >= POLL_FAILURES_BEFORE_REPLACING:
+                    await self._replace(slot, exc)
+                    failures = 0
+                else:
+                    await asyncio.sleep(self._retry_pause)
                 continue
+            failures = 0
             if batches:
                 await self._handle(consumer, committer, batches)
+
+    async def _replace(self, slot: int, error: KafkaError) -> None:
+        """Put a new consumer in the group instead of one whose polls keep failing.
+
+        Why: aiokafka runs a consumer's group membership in one background task, and when that
+        task dies of an error it did not foresee (seen after a broker was SIGKILLed: a write on
+        a connection the broker had just closed, "Unexpected error during coordination"), every
+        later poll raises that error again. Left as it was, such a consumer polled in vain
+        forever and its partitions, still assigned to it, were never read. A poll error that
+        repeats is taken as that: the consumer is closed (its pending offset commit dropped:
+        those records are in the database, and their re-reading is absorbed by the inbox) and
+        a new one joins the group; the rebalance hands it partitions."""
+        log.error("consumer.replaced", slot=slot, error=repr(error), failures=POLL_FAILURES_BEFORE_REPLACING)
+        old = self._consumers[slot]
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(old.stop(), self._graceful_timeout)
+        while not self._stopping:
+            new = self._new_consumer()
+            try:
+                await new.start()
+            except asyncio.CancelledError:  # stop() gave up waiting: leave nothing connected
+                with contextlib.suppress(Exception):
+                    await new.stop()
+                raise
+            except Exception as exc:  # noqa: BLE001 - the broker may be away: try again after a pause
+                log.warning("consumer.start_failed", slot=slot, error=repr(exc))
+                with contextlib.suppress(Exception):
+                    await new.stop()
+                await asyncio.sleep(self._retry_pause)
+                continue
+            if not self._stop_asked():
+                self._consumers[slot], self._committers[slot] = new, _Committer(new, self._commit_interval)
+            else:  # stop() came meanwhile and does not know this one
+                await new.stop()
+            return
+
+    def _stop_asked(self) -> bool:
+        """`_stopping` read afresh after an await (stop() may have set it meanwhile)."""
+        return self._stopping
 
     async def _handle(self, consumer: AIOKafkaConsumer, committer: _Committer,
                       batches: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> None:
