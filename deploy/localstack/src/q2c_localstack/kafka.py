@@ -135,10 +135,10 @@ def _cluster_properties(config: StackConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _java(config: StackConfig, libs: Path, main: list[str], heap: str) -> list[str]:
+def _java(config: StackConfig, libs: Path, main: list[str], *heap: str) -> list[str]:
     # -XX:TieredStopAtLevel=1 would start faster but run slower: these brokers carry the bench.
     return [
-        "java", heap, "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
+        "java", *heap, "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={DEPLOY / 'kafka' / 'log4j2.yaml'}",
         f"-Dkafka.logs.dir={config.logs}",
         "-cp", f"{libs}/*", *main,
@@ -194,8 +194,15 @@ def start_node(config: StackConfig, node: KafkaNode) -> bool:
         if result.returncode != 0:
             raise StackError(f"formatting Kafka storage failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     # One node alone gets the heap it always had; three share the machine.
-    heap = "-Xmx768m" if config.kafka_brokers == 1 else "-Xmx512m"
-    processes.start(config.run_dir, node.name, _java(config, libs, ["kafka.Kafka", str(properties)], heap),
+    size = "768m" if config.kafka_brokers == 1 else "512m"
+    # The whole heap taken and touched at start (-Xms = -Xmx, as Kafka's own start script sets
+    # them, and AlwaysPreTouch): a broker's memory is then what it is from its first minute, not
+    # a number that creeps up for half an hour while G1 commits the heap it was allowed (+19 % in
+    # the 20,000-lifecycle run, docs/performance.md "Long memory run"), and a machine that cannot
+    # give it fails at start, not under load.
+    heap = f"-Xms{size} -Xmx{size} -XX:+AlwaysPreTouch"
+    processes.start(config.run_dir, node.name,
+                    _java(config, libs, ["kafka.Kafka", str(properties)], *heap.split()),
                     log=config.logs / f"{node.name}.log")
     return True
 
