@@ -115,9 +115,10 @@ def envelope_parser(payloads: dict[str, type[BaseModel]]) -> Callable[[dict[str,
 
 
 def envelope_route(topic: str, payloads: dict[str, type[BaseModel]],
-                   handle: Callable[[Handling[Typed[Any]]], Awaitable[None]]) -> Route[Typed[Any]]:
+                   handle: Callable[[Handling[Typed[Any]]], Awaitable[None]], *,
+                   wanted: Callable[[Typed[Any]], bool] | None = None) -> Route[Typed[Any]]:
     return Route(topic=topic, parse=envelope_parser(payloads), message_id=lambda m: m.envelope.message_id,
-                 handle=handle, correlation_id=lambda m: m.envelope.correlation_id)
+                 handle=handle, correlation_id=lambda m: m.envelope.correlation_id, wanted=wanted)
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -88,7 +88,11 @@ def build() -> ServiceRuntime:
             await engine.process(h.conn, h.outbox, kind, h.message.payload.model_dump(mode="json"),
                                  frozenset(m.name for m in maps.values() if m.results and m.results.topic == topic),
                                  isolated=h.isolated)
-        return envelope_route(topic, {envelope: RESULT_MODELS[envelope]}, handle)
+        # Only a refusal asks anything of the adapter (`sync.sales_result`): an accepted result
+        # is passed over before any transaction (one of every two records of a Sales change's
+        # round trip; its effect reaches Sales through the SCM event).
+        return envelope_route(topic, {envelope: RESULT_MODELS[envelope]}, handle,
+                              wanted=lambda m: getattr(m.payload, "outcome", None) == "rejected")
 
     for tmap in maps.values():
         if tmap.sales.changes is not None:
