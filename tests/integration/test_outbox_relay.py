@@ -44,7 +44,7 @@ async def _outbox_size(pool: asyncpg.Pool) -> int:
 async def _wait_until_blocked_on_delete(pool: asyncpg.Pool, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     blocked = ("SELECT count(*) FROM pg_stat_activity"
-               " WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM outbox%'")
+               " WHERE wait_event_type = 'Lock' AND query LIKE '%DELETE FROM outbox%'")  # alone, or with the next read
     while not await pool.fetchval(blocked):
         assert time.monotonic() < deadline, "the relay never reached its DELETE"
         await asyncio.sleep(0.05)  # polling the fact

@@ -49,6 +49,20 @@ WHERE parked_at IS NULL
   AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.parked_at IS NOT NULL AND p.topic = o.topic AND p.key = o.key)
 ORDER BY id LIMIT $1
 """
+# The same, deleting the rows the last pass published in the same statement (one round trip
+# instead of two, `OutboxRelay._settle`). The SELECT sees the snapshot before the DELETE: hence
+# `id <> ALL`.
+_SETTLE_AND_NEXT_ROWS = """
+WITH gone AS (DELETE FROM outbox WHERE id = ANY($2::bigint[]))
+SELECT id, topic, key, value, headers, traceparent, tracestate, attempts FROM outbox o
+WHERE parked_at IS NULL AND id <> ALL($2::bigint[])
+  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.parked_at IS NOT NULL AND p.topic = o.topic AND p.key = o.key)
+ORDER BY id LIMIT $1
+"""
+_DELETE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
+# How long published rows may wait for the next pass to delete them with its read, before
+# they are deleted alone: under load a pass follows within milliseconds.
+SETTLE_DELAY = 0.02
 _REFUSED = """
 UPDATE outbox SET attempts = attempts + 1, last_error = $2,
                   parked_at = CASE WHEN attempts + 1 >= $3 THEN now() END
@@ -174,13 +188,15 @@ class _Pass:
 class OutboxRelay:
     """Publishes outbox rows in id order, in batches: all sends of a batch are in flight
     together (the idempotent producer keeps their order per partition), then the batch is
-    deleted in one statement. Wakes on NOTIFY from the insert trigger, polls as a fallback.
+    deleted. Wakes on NOTIFY from the insert trigger, polls as a fallback.
 
     The relay keeps ONE connection of the pool for itself: it LISTENs on it, holds the
     session advisory lock that makes it the one publisher of this database (per-key order
     across replicas; a replica without the lock tries again at each poll), and runs a pass in
-    two statements, the read and the delete, with `synchronous_commit = off`: a delete lost in
-    a crash only publishes its rows again, which the consumers' inbox absorbs.
+    ONE statement with `synchronous_commit = off`: the delete of what the last pass published
+    and the read of the next rows. When no pass follows within `SETTLE_DELAY` the published
+    rows are deleted alone. A delete lost in a crash, or not yet made, only publishes its rows
+    again, which the consumers' inbox absorbs (docs/messaging.md, "The relay").
 
     A refused row (`REFUSALS`) counts an attempt; the relay then sends rows one at a time until
     no refused row is left in its window, renewing its producer after each refusal; at
@@ -209,6 +225,7 @@ class OutboxRelay:
         self._locked = False
         self._stopping = False
         self._more = False  # the last pass filled its window: go again at once
+        self._published: list[int] = []  # ids on Kafka, still to delete (`_settle`)
         self.published = 0
         self.parked = 0
         self._service = service
@@ -280,6 +297,8 @@ class OutboxRelay:
                 pass
         if self._conn is not None and not self._conn.is_closed() and self._locked:
             with contextlib.suppress(Exception):
+                await self._settle()
+            with contextlib.suppress(Exception):
                 await self._conn.execute("SELECT pg_advisory_unlock($1)", _RELAY_LOCK_KEY)
         await self._drop_connection()
         if self._producer is not None:
@@ -302,9 +321,25 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if not self._more and not self._stopping:
+            if self._more or self._stopping:
+                continue
+            waited = 0.0
+            if self._published:
+                # The next pass deletes them with its read, if it comes soon; else alone.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                    await asyncio.wait_for(self._wake.wait(), SETTLE_DELAY)
+                    continue
+                waited = SETTLE_DELAY
+                with contextlib.suppress(Exception):  # else the next pass deletes them
+                    await self._settle()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.0, self._poll_interval - waited))
+
+    async def _settle(self) -> None:
+        """Delete the rows the last pass published, unless the next read already did."""
+        if self._published and self._conn is not None and self._locked:
+            await self._conn.execute(_DELETE, self._published)
+            self._published = []
 
     async def publish_batch(self) -> int:
         """Publish up to one batch; return how many rows went out (0 when another relay of
@@ -314,7 +349,13 @@ class OutboxRelay:
         conn = await self._leader()
         if conn is None:
             return 0
-        rows = await conn.fetch(_NEXT_ROWS, self._batch_size)
+        published, self._published = self._published, []
+        try:
+            rows = await (conn.fetch(_SETTLE_AND_NEXT_ROWS, self._batch_size, published) if published
+                          else conn.fetch(_NEXT_ROWS, self._batch_size))
+        except BaseException:
+            self._published = published + self._published  # deleting them again does no harm
+            raise
         if not rows:
             return 0
         careful = any(row["attempts"] for row in rows)
@@ -323,7 +364,10 @@ class OutboxRelay:
             done = await self._one_at_a_time(rows)
         else:
             done = await self._pipelined(producer, rows)
-        await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done.sent)
+        if careful or done.refused:
+            await conn.execute(_DELETE, done.sent)  # a refusal's pass settles at once
+        else:
+            self._published = list(done.sent)
         parked = [row for row, exc in done.refused if await self._refused(conn, row, exc)]
         if done.refused and not careful:
             await self._renew_producer()

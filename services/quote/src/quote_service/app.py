@@ -44,7 +44,9 @@ def build() -> ServiceRuntime:
     runtime.route(Route(topic=SCM_FEATURE_EVENTS, parse=FeatureStateEvent.model_validate,
                         message_id=lambda e: e.event_id, handle=service.on_feature))
     runtime.route(Route(topic=SCM_ORDER_EVENTS, parse=OrderEvent.model_validate,
-                        message_id=lambda e: e.event_id, handle=service.on_order_event))
+                        message_id=lambda e: e.event_id, handle=service.on_order_event,
+                        # an order that names no quotation links nothing: passed over before any transaction
+                        wanted=lambda e: e.order.QUOTATIONNUMBER is not None))
 
     runtime.background(lambda: processor.run_continuously(runtime.pool, outbox_for, wake))
     return runtime
