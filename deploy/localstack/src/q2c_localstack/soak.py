@@ -496,8 +496,19 @@ async def _dead_letters(config: StackConfig) -> int:
 
 # --- replay from offset 0 ------------------------------------------------------------------------
 
+_NUMBER_SEQUENCES = """
+    SELECT s.sequencename, s.last_value FROM pg_sequences s
+     WHERE s.schemaname = 'public'
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                        WHERE d.classid = 'pg_class'::regclass
+                          AND d.objid = format('%I.%I', s.schemaname, s.sequencename)::regclass
+                          AND d.deptype IN ('a', 'i'))
+     ORDER BY 1"""
+
+
 async def state_hash(config: StackConfig) -> dict[str, str]:
-    """A digest of every table of every service database (rows in a stable order)."""
+    """A digest of every table of every service database (rows in a stable order), and the
+    last value of every number sequence."""
     digests = {}
     for service in config.services:
         conn = await asyncpg.connect(postgres.admin_dsn(config, service.database))
@@ -509,6 +520,11 @@ async def state_hash(config: StackConfig) -> dict[str, str]:
                     f'SELECT count(*), md5(coalesce(string_agg(md5(t::text), \'\' ORDER BY md5(t::text)), \'\')) '
                     f'FROM "{table}" t')
                 digests[f"{service.database}.{table}"] = f"{count}:{digest}"
+            # The number sequences are not tables: a replay must not take a number either. A
+            # column's own sequence (serial, identity) is left out: an insert that does nothing
+            # (ON CONFLICT) still advances it.
+            for row in await conn.fetch(_NUMBER_SEQUENCES):
+                digests[f"{service.database}.{row['sequencename']}"] = str(row["last_value"])
         finally:
             await conn.close()
     return digests
@@ -563,7 +579,8 @@ async def replay(config: StackConfig, verdict: Verdict) -> None:
                      if hashes_before.get(t) != hashes_after.get(t))
     verdict.figure(f"replay from offset 0: {again:,} records read again in {elapsed:.1f}s; "
                    f"{sum(added.values())} new records on any topic", sorted(added.items()))
-    verdict.figure(f"replay from offset 0: {len(hashes_after)} tables hashed, {len(changed)} changed", changed)
+    verdict.figure(f"replay from offset 0: {len(hashes_after)} tables and number sequences hashed, "
+                   f"{len(changed)} changed", changed)
 
 
 # --- the run -------------------------------------------------------------------------------------

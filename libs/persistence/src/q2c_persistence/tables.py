@@ -1,6 +1,6 @@
 """Small tables that several services keep in their own databases, each with its own
-migration: a number sequence per document kind, and a copy of the features and parameters
-from `scm.feature.events`. The SQL is the same everywhere; the rules that read them are not."""
+migration: a copy of the features and parameters from `scm.feature.events`, and the way a
+number is taken from a sequence. The SQL is the same everywhere; the rules that read them are not."""
 
 from typing import Any
 
@@ -8,11 +8,11 @@ from .pool import Connection
 
 
 async def next_value(conn: Connection, sequence: str) -> int:
-    """Take the next number of `sequence` (table `number_sequence(name, next_value)`); the row
-    lock serialises concurrent takers, and a rolled-back transaction gives its number back."""
-    return int(await conn.fetchval(
-        "UPDATE number_sequence SET next_value = next_value + 1 WHERE name = $1 RETURNING next_value - 1",
-        sequence))
+    """Take the next number of the PostgreSQL sequence named `sequence`. `nextval` holds no
+    lock until commit, so concurrent transactions never wait on each other for a number (nor
+    deadlock over two sequences); the price is that a rolled-back transaction does not give its
+    number back (docs/domain.md §4: numbers may have gaps, never repeat)."""
+    return int(await conn.fetchval("SELECT nextval($1::text::regclass)", sequence))
 
 
 async def store_setting(conn: Connection, name: str, value: Any) -> None:

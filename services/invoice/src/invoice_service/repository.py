@@ -28,8 +28,9 @@ async def save_invoice(conn: asyncpg.Connection, invoice: Invoice, posted_by: st
 
 
 async def next_invoice_number_value(conn: asyncpg.Connection) -> int:
-    """The row lock serialises concurrent posts (and replicas): no number is given twice."""
-    return await tables.next_value(conn, "invoice")
+    """From the `invoice_number_seq` sequence: no number is given twice, across replicas too; a
+    rolled-back post leaves a gap."""
+    return await tables.next_value(conn, "invoice_number_seq")
 
 
 # --- pending posts ------------------------------------------------------------------------------

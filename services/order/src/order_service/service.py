@@ -26,7 +26,7 @@ from .domain import Features, Order, Refused, format_number
 log = get_logger(__name__)
 
 SERVICE = "order"
-NUMBER_SEQUENCE = "sales-order"
+NUMBER_SEQUENCE = "sales_order_number_seq"
 Edit = Callable[[Order, dict[str, Any], Features, Any], Order]
 DATA_EDITS: dict[str, Edit] = {
     "order.update": lambda order, data, features, quotation: decisions.update_header(order, data),

@@ -30,7 +30,7 @@ OutboxFor = Callable[[asyncpg.Connection, str], Outbox]  # (conn, causation id) 
 
 PROCESSOR_POLL_SECONDS = 0.5
 JOURNAL_PREFIX = {"quotation": "QJ-", "confirmation": "QC-"}
-JOURNAL_SEQUENCE = {"quotation": "quotation-journal", "confirmation": "confirmation-journal"}
+JOURNAL_SEQUENCE = {"quotation": "quotation_journal_number_seq", "confirmation": "confirmation_journal_number_seq"}
 
 
 class ProcessingFailed(RuntimeError):

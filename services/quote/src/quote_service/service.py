@@ -126,7 +126,7 @@ class QuoteService:
         """The next free number of the SCM sequence (a number taken by a Sales-created quote
         is skipped, never reused)."""
         while True:
-            number = domain.format_number(features.number_prefix, await repo.next_value(conn, "quotation"))
+            number = domain.format_number(features.number_prefix, await repo.next_value(conn, "quotation_number_seq"))
             if not await repo.exists(conn, number):
                 return number
 
