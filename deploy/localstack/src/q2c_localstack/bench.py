@@ -58,6 +58,7 @@ from q2c_persistence import apply_migrations, create_pool, load_migrations
 
 from . import postgres, processes, services, stack
 from .config import StackConfig
+from .hopfloor import bench_hop_floor
 from .kafka_security import BROKER, credentials
 from .probe import TopicProbe, groups_settled
 
@@ -474,6 +475,7 @@ async def _bench_lifecycles_and_bound(config: StackConfig) -> None:
     """The lifecycle load, then the same-run bound and q2c's share of it
     (`Q2C_BENCH_ONLY=lifecycles` runs only this)."""
     peak = await _bench_lifecycles(config)
+    await bench_hop_floor(config)
     bound = await _bench_bound(config)
     per_lifecycle = LIFECYCLE_RECORDS
     print(f"\nsame-run bound: {bound:,.0f} hops/s ÷ {per_lifecycle} records per lifecycle = "
