@@ -10,6 +10,7 @@ import pytest
 from dual_write_adapter import repository as repo
 from dual_write_adapter.app import MIGRATIONS, SERVICE
 from dual_write_adapter.decisions import Mirror
+from q2c_messaging.runtime import MESSAGING_MIGRATIONS
 from q2c_persistence import apply_migrations, create_pool, load_migrations
 
 TOPIC = "scm.quote.events"
@@ -18,7 +19,9 @@ TOPIC = "scm.quote.events"
 @pytest.fixture
 async def pool(scratch_db: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(scratch_db)
-    await apply_migrations(pool, load_migrations(SERVICE, MIGRATIONS))
+    # the messaging tables first, as a service starts: the adapter's migrations use them
+    await apply_migrations(pool, load_migrations("messaging", MESSAGING_MIGRATIONS),
+                           load_migrations(SERVICE, MIGRATIONS))
     yield pool
     await pool.close()
 

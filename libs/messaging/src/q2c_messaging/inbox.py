@@ -4,6 +4,7 @@ that was dead-lettered counts as handled: its message id (or its position, when 
 id) is in the inbox too, so a replay from an earlier offset dead-letters nothing again."""
 
 from q2c_persistence import Connection
+from q2c_persistence.copies import VERSIONS_SUBQUERY, versions_of
 
 
 async def claim(conn: Connection, consumer: str, message_id: str, topic: str | None = None) -> bool:
@@ -21,12 +22,23 @@ async def claim_many(conn: Connection, consumer: str, message_ids: list[str], to
     """Claim a batch's message ids (records of one topic) in one statement; return those that
     were new. Sorted, so two transactions claiming overlapping ids lock them in the same order
     (no deadlock)."""
-    rows = await conn.fetch(
-        "INSERT INTO inbox (consumer, message_id, topic) SELECT $1, unnest($2::text[]), $3 "
-        "ON CONFLICT DO NOTHING RETURNING message_id",
+    new, _ = await claim_many_with_versions(conn, consumer, message_ids, topic)
+    return new
+
+
+async def claim_many_with_versions(conn: Connection, consumer: str, message_ids: list[str],
+                                   topic: str | None = None) -> tuple[set[str], dict[str, str]]:
+    """`claim_many`, and in the same statement (its snapshot) the version of every copy the
+    service keeps in memory (`q2c_persistence.copies`): the handlers learn whether their copy
+    is current without a round trip of their own."""
+    row = await conn.fetchrow(
+        "WITH claimed AS (INSERT INTO inbox (consumer, message_id, topic) SELECT $1, unnest($2::text[]), $3 "
+        "ON CONFLICT DO NOTHING RETURNING message_id) "
+        f"SELECT ARRAY(SELECT message_id FROM claimed) AS new, v.names, v.versions FROM ({VERSIONS_SUBQUERY}) v",
         consumer, sorted(set(message_ids)), topic,
     )
-    return {row[0] for row in rows}
+    assert row is not None  # an aggregate without GROUP BY: always one row
+    return set(row["new"]), versions_of(row["names"], row["versions"])
 
 
 def position_key(topic: str, partition: int, offset: int) -> str:

@@ -1,12 +1,14 @@
 """SQL for the adapter's own tables (migrations/), for every table map alike."""
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import asyncpg
 
 from q2c_contracts import features as catalog
+from q2c_persistence import copies, tables
 
 from .decisions import Mirror
 
@@ -267,12 +269,23 @@ async def store_feature(conn: asyncpg.Connection, name: str, kind: str, value: A
     await conn.execute(
         "INSERT INTO feature_copy (name, kind, value) VALUES ($1, $2, $3::jsonb) "
         "ON CONFLICT (name) DO UPDATE SET kind = EXCLUDED.kind, value = EXCLUDED.value", name, kind, value)
+    copies.wrote(conn, tables.FEATURE_COPY)  # this transaction's next read sees its own write
 
 
-async def features(conn: asyncpg.Connection) -> dict[str, Any]:
-    """Every feature and parameter: the values heard over the catalog's defaults."""
+async def _load_features(conn: asyncpg.Connection) -> Mapping[str, Any]:
     rows = await conn.fetch("SELECT name, value FROM feature_copy")
-    return catalog.with_defaults({r["name"]: r["value"] for r in rows})
+    # read-only: one mapping is shared by every message while the copy does not move
+    return MappingProxyType(catalog.with_defaults({r["name"]: r["value"] for r in rows}))
+
+
+# This process's copy (docs/messaging.md "Cached copies"): from memory while the version the
+# message's inbox claim read is the one cached.
+_FEATURES = copies.VersionedCopy(tables.FEATURE_COPY, _load_features)
+
+
+async def features(conn: asyncpg.Connection) -> Mapping[str, Any]:
+    """Every feature and parameter: the values heard over the catalog's defaults."""
+    return await _FEATURES.get(conn)
 
 
 # --- the engine's tables: map states, the queue behind a paused map, the error log -----------

@@ -241,7 +241,7 @@ class Sync:
 
     async def _apply_document(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap, number: str,
                               document: dict[str, Any], deleted: bool, before: dict[str, Any] | None,
-                              features: dict[str, Any], sales_caused: bool, cause: Cause, mirrors: Mirrors,
+                              features: Mapping[str, Any], sales_caused: bool, cause: Cause, mirrors: Mirrors,
                               held: dict[str, list[dict[str, Any]]]) -> None:
         if tmap.scm.rows is None and deleted:
             mirror = await mirrors.get(tmap.sales.table, number)
@@ -265,7 +265,7 @@ class Sync:
                                   defer_saves=True)
 
     async def write(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap, scm: dict[str, Any],
-                    features: dict[str, Any], cause: Cause, *, sales_caused: bool = False,
+                    features: Mapping[str, Any], cause: Cause, *, sales_caused: bool = False,
                     force: bool = False, mirrors: Mirrors | None = None, defer_saves: bool = False) -> None:
         """One SCM record to Sales (unless Sales has it already); `defer_saves`: the saved
         mirror row waits in `mirrors` for the caller's `flush`."""
@@ -381,7 +381,7 @@ class Sync:
     # --- initial sync -------------------------------------------------------------------------------
 
     async def initial_sync_documents(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap,
-                                     documents: list[dict[str, Any]], features: dict[str, Any]) -> int:
+                                     documents: list[dict[str, Any]], features: Mapping[str, Any]) -> int:
         """Write the rows of `tmap` of many SCM documents to Sales, SCM as master; how many.
         The same decisions as `write` (with `force`), batched: the mirrors the chunk reads are
         fetched (and locked) in one query each for lookups and rows, and the writes and saved

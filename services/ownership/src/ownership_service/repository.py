@@ -6,13 +6,22 @@ from typing import Any
 import asyncpg
 
 from q2c_contracts.features import INTEGRATE_QUOTATION_LIFECYCLE, flag_default
-from q2c_persistence import tables
+from q2c_persistence import Connection, copies, tables
+
+
+async def _load_lifecycle_integration(conn: Connection) -> bool:
+    value = await conn.fetchval("SELECT value FROM feature_copy WHERE name = $1", INTEGRATE_QUOTATION_LIFECYCLE)
+    return flag_default(INTEGRATE_QUOTATION_LIFECYCLE) if value is None else bool(value)
+
+
+# This process's copy (docs/messaging.md "Cached copies"): read again only when the feature
+# copy's version moved.
+_LIFECYCLE_INTEGRATION = copies.VersionedCopy(tables.FEATURE_COPY, _load_lifecycle_integration)
 
 
 async def lifecycle_integration(conn: asyncpg.Connection) -> bool:
     """IntegrateQuotationLifecycle as last heard; the catalog's default until heard otherwise."""
-    value = await conn.fetchval("SELECT value FROM feature_copy WHERE name = $1", INTEGRATE_QUOTATION_LIFECYCLE)
-    return flag_default(INTEGRATE_QUOTATION_LIFECYCLE) if value is None else bool(value)
+    return await _LIFECYCLE_INTEGRATION.get(conn)
 
 
 async def store_feature(conn: asyncpg.Connection, name: str, value: Any) -> None:

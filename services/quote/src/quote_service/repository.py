@@ -103,8 +103,13 @@ async def store_feature(conn: asyncpg.Connection, name: str, value: Any) -> None
     await tables.store_setting(conn, name, value)
 
 
+# This process's copy of the features (docs/messaging.md "Cached copies"): from memory while
+# the version the message's inbox claim read is the one cached.
+_FEATURES = tables.settings_copy(Features.from_settings)
+
+
 async def features(conn: asyncpg.Connection) -> Features:
-    return Features.from_settings(await tables.settings(conn))
+    return await _FEATURES.get(conn)
 
 
 # --- pending lifecycle commands ---------------------------------------------------------------
