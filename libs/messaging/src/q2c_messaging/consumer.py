@@ -260,7 +260,17 @@ class MessageProcessor(Generic[M]):
             new, versions = await inbox.claim_many_with_versions(
                 conn, self.service, [item.inbox_key for item in items], items[0].source.topic)
             with copies.claimed(conn, versions):  # the handlers' copies: from memory while current
-                await self._handle_items(conn, items, new, letters, rows, outcomes, savepoints=savepoints)
+                for item in items:
+                    # The record's trace continues here (docs/observability.md): a CONSUMER span and
+                    # its part of the transaction, whose context the outbox rows it writes inherit.
+                    with tracing.consuming(item.source.headers, f"process {item.source.topic}",
+                                           self._span_attributes(item.source) if tracing.enabled() else None
+                                           ) as trace_id:
+                        self._bind(item, trace_id)
+                        outcome = await self._one(conn, item, new, letters, rows, savepoints=savepoints)
+                        if tracing.enabled():
+                            trace.get_current_span().set_attribute("q2c.outcome", outcome)
+                    outcomes.append(outcome)
             await rows.write(conn)
             # Every dead letter is acknowledged by Kafka before the inbox rows that stand
             # for them commit (a crash in between sends them again: at least once).
@@ -268,21 +278,6 @@ class MessageProcessor(Generic[M]):
                 self._bind(item)
                 await self.dead_letters.send(item.source, code, text)
         return outcomes
-
-    async def _handle_items(self, conn: Connection, items: list[_Item[M]], new: set[str],
-                            letters: list[tuple[_Item[M], str, str]], rows: OutboxRows, outcomes: list[str],
-                            *, savepoints: bool) -> None:
-        for item in items:
-            # The record's trace continues here (docs/observability.md): a CONSUMER span and
-            # its part of the transaction, whose context the outbox rows it writes inherit.
-            with tracing.consuming(item.source.headers, f"process {item.source.topic}",
-                                   self._span_attributes(item.source) if tracing.enabled() else None
-                                   ) as trace_id:
-                self._bind(item, trace_id)
-                outcome = await self._one(conn, item, new, letters, rows, savepoints=savepoints)
-                if tracing.enabled():
-                    trace.get_current_span().set_attribute("q2c.outcome", outcome)
-            outcomes.append(outcome)
 
     async def _one(self, conn: Connection, item: _Item[M], new: set[str],
                    letters: list[tuple[_Item[M], str, str]], rows: OutboxRows, *, savepoints: bool) -> str:
