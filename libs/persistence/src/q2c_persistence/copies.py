@@ -27,7 +27,7 @@ from .pool import Connection
 
 T = TypeVar("T")
 
-# The inbox claim's part (`q2c_messaging.inbox.claim_many`): every copied table's name and
+# The inbox claim's part (`q2c_messaging.inbox.claim_many_with_versions`): every copied table's name and
 # version, as two arrays of one subquery row (aggregated together, so in the same order; no
 # JSON codec needed). NULLs when no table is copied.
 VERSIONS_SUBQUERY = "SELECT array_agg(name) AS names, array_agg(version::text) AS versions FROM copy_version"
@@ -80,15 +80,12 @@ def claimed_version(conn: Connection, table: str) -> str | None:
 
 
 class VersionedCopy(Generic[T]):
-    """One process's copy of `table`, as `load` makes it (the service's SQL and rules). Counts
-    its reads (`version_reads`, `loads`) for tests and the statement figures."""
+    """One process's copy of `table`, as `load` makes it (the service's SQL and rules)."""
 
     def __init__(self, table: str, load: Callable[[Connection], Awaitable[T]]) -> None:
         self.table = table
         self._load = load
         self._cached: tuple[str, T] | None = None  # (version, value): replaced whole, never torn
-        self.version_reads = 0
-        self.loads = 0
 
     async def get(self, conn: Connection) -> T:
         """The copy as of this transaction's claim, or newer; from memory when it has not moved."""
@@ -96,17 +93,11 @@ class VersionedCopy(Generic[T]):
         if version is None or self._cached is None or self._cached[0] != version:
             # Not known from the claim, or moved: read the version now, then (if it moved) the
             # copy, in that order (the copy read is then at least as new as the version).
-            self.version_reads += 1
             version = await conn.fetchval(_VERSION, self.table)
         if version is not None and self._cached is not None and self._cached[0] == version:
             return self._cached[1]
-        self.loads += 1
         value = await self._load(conn)
         if version is not None:  # no version row (a table never written, say): never cached
             self._cached = (version, value)
         return value
-
-    def forget(self) -> None:
-        """Drop what is cached (tests)."""
-        self._cached = None
 
