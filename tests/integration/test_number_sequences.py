@@ -18,8 +18,7 @@ import pytest
 import invoice_service
 import order_service
 import quote_service
-from q2c_messaging.runtime import MESSAGING_MIGRATIONS
-from q2c_persistence import apply_migrations, create_pool, load_migrations
+from q2c_persistence import apply_migrations, load_migrations
 from q2c_persistence.tables import next_value
 
 
@@ -44,12 +43,9 @@ SEQUENCES = [(n, seq) for n in NUMBERINGS for seq in n.sequences.values()]
 
 
 @pytest.fixture
-async def pool(scratch_db: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(scratch_db)
-    # the messaging tables first, as a service starts: the services' migrations use them
-    await apply_migrations(pool, load_migrations("messaging", MESSAGING_MIGRATIONS))
-    yield pool
-    await pool.close()
+def pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
+    """The scratch database with the messaging tables, as a service starts: its migrations use them."""
+    return scratch_pool
 
 
 @pytest.fixture
