@@ -58,7 +58,7 @@ from q2c_persistence import apply_migrations, create_pool, load_migrations
 
 from . import postgres, processes, services, stack
 from .config import StackConfig
-from .hopfloor import bench_hop_floor
+from .hopfloor import HOP_SAMPLES, STEP_HOPS, hop_latencies
 from .kafka_security import BROKER, credentials
 from .probe import TopicProbe, groups_settled
 
@@ -475,12 +475,22 @@ async def _bench_lifecycles_and_bound(config: StackConfig) -> None:
     """The lifecycle load, then the same-run bound and q2c's share of it
     (`Q2C_BENCH_ONLY=lifecycles` runs only this)."""
     peak = await _bench_lifecycles(config)
-    await bench_hop_floor(config)
+    await _bench_hop_floor(config)
     bound = await _bench_bound(config)
     per_lifecycle = LIFECYCLE_RECORDS
     print(f"\nsame-run bound: {bound:,.0f} hops/s ÷ {per_lifecycle} records per lifecycle = "
           f"{bound / per_lifecycle:,.1f} lifecycles/s; q2c peak {peak:,.1f} lifecycles/s = "
           f"{peak / (bound / per_lifecycle):.1%} of the bound")
+
+
+async def _bench_hop_floor(config: StackConfig) -> None:
+    """One hop through the messaging core, and the floor it puts under each lifecycle step."""
+    latencies = await hop_latencies(config)
+    p50, p99 = _percentile(latencies, 0.5), _percentile(latencies, 0.99)
+    print(f"\none hop through the messaging core, a handler that only writes its answer, one at a time "
+          f"({HOP_SAMPLES} samples): p50 {p50:.1f} ms, p99 {p99:.1f} ms (client publish and fetch included)")
+    print("  floor per lifecycle step (service hops × the hop's p50): "
+          + ", ".join(f"{step} {hops} × {p50:.1f} = {hops * p50:.0f} ms" for step, hops in STEP_HOPS.items()))
 
 
 async def _bench_lifecycles(config: StackConfig) -> float:

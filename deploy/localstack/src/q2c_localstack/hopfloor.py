@@ -1,6 +1,6 @@
 """The floor under a lifecycle step's latency: ONE hop through the messaging core with a
 handler that does nothing but write its one outgoing message, measured one message at a time
-(`make bench`, after the lifecycles; docs/performance.md "The floor of one hop").
+(`make bench` reports it after the lifecycles; docs/performance.md "The floor of one hop").
 
 A hop is what every q2c service does per message: the consumer's poll, a transaction (inbox
 claim, the outbox row, commit with a synchronous WAL flush), the relay woken by NOTIFY, its
@@ -8,7 +8,6 @@ read, the publish with acks=all, and the client's fetch. The client publishes an
 answer; the throwaway service runs in this process on the messaging library as the services
 do (`ServiceRuntime`), against the stack's broker and PostgreSQL."""
 
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -44,13 +43,8 @@ class _Ping(BaseModel):
     n: int
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def bench_hop_floor(config: StackConfig, samples: int = HOP_SAMPLES) -> float:
-    """Print the hop's p50/p99 and the floor it puts under each step; return the p50 in ms."""
+async def hop_latencies(config: StackConfig, samples: int = HOP_SAMPLES) -> list[float]:
+    """`samples` hops one after the other (after a warm-up): each one's time in ms."""
     login = credentials(config, BROKER)
     inbound, outbound = f"bench.hop.in.{uuid4().hex[:8]}", f"bench.hop.out.{uuid4().hex[:8]}"
     admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka_bootstrap, **security_kwargs(login, from_env=False))
@@ -102,9 +96,4 @@ async def bench_hop_floor(config: StackConfig, samples: int = HOP_SAMPLES) -> fl
         await db_admin.close()
         await admin.delete_topics([inbound, outbound, dead_letter_topic(inbound)])
         await admin.close()
-    p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
-    print(f"\none hop through the messaging core, a handler that only writes its answer, one at a time "
-          f"({samples} samples): p50 {p50:.1f} ms, p99 {p99:.1f} ms (client publish and fetch included)")
-    print("  floor per lifecycle step (service hops × the hop's p50): "
-          + ", ".join(f"{step} {hops} × {p50:.1f} = {hops * p50:.0f} ms" for step, hops in STEP_HOPS.items()))
-    return p50
+    return latencies

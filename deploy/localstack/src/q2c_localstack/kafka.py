@@ -200,9 +200,9 @@ def start_node(config: StackConfig, node: KafkaNode) -> bool:
     # a number that creeps up for half an hour while G1 commits the heap it was allowed (+19 % in
     # the 20,000-lifecycle run, docs/performance.md "Long memory run"), and a machine that cannot
     # give it fails at start, not under load.
-    heap = f"-Xms{size} -Xmx{size} -XX:+AlwaysPreTouch"
     processes.start(config.run_dir, node.name,
-                    _java(config, libs, ["kafka.Kafka", str(properties)], *heap.split()),
+                    _java(config, libs, ["kafka.Kafka", str(properties)], f"-Xms{size}", f"-Xmx{size}",
+                          "-XX:+AlwaysPreTouch"),
                     log=config.logs / f"{node.name}.log")
     return True
 
