@@ -51,7 +51,8 @@ ORDER BY id LIMIT $1
 """
 # The same, deleting the rows the last pass published in the same statement (one round trip
 # instead of two, `OutboxRelay._settle`). The SELECT sees the snapshot before the DELETE: hence
-# `id <> ALL`.
+# `id <> ALL`. Used only when there is something to delete: the DELETE, even of nothing, takes
+# the table's ROW EXCLUSIVE lock, and a plain read needs none.
 _SETTLE_AND_NEXT_ROWS = """
 WITH gone AS (DELETE FROM outbox WHERE id = ANY($2::bigint[]))
 SELECT id, topic, key, value, headers, traceparent, tracestate, attempts FROM outbox o
