@@ -272,15 +272,10 @@ async def store_feature(conn: asyncpg.Connection, name: str, kind: str, value: A
     copies.wrote(conn, tables.FEATURE_COPY)  # this transaction's next read sees its own write
 
 
-async def _load_features(conn: asyncpg.Connection) -> Mapping[str, Any]:
-    rows = await conn.fetch("SELECT name, value FROM feature_copy")
-    # read-only: one mapping is shared by every message while the copy does not move
-    return MappingProxyType(catalog.with_defaults({r["name"]: r["value"] for r in rows}))
-
-
 # This process's copy (docs/messaging.md "Cached copies"): from memory while the version the
-# message's inbox claim read is the one cached.
-_FEATURES = copies.VersionedCopy(tables.FEATURE_COPY, _load_features)
+# message's inbox claim read is the one cached; read-only, since one mapping is shared by
+# every message while the copy does not move.
+_FEATURES = tables.settings_copy(lambda heard: MappingProxyType(catalog.with_defaults(heard)))
 
 
 async def features(conn: asyncpg.Connection) -> Mapping[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 
 from q2c_contracts import features
-from q2c_persistence import Connection, copies, tables
+from q2c_persistence import tables
 
 from .domain import Invoice, Post, PostLine
 
@@ -87,14 +87,14 @@ async def store_feature(conn: asyncpg.Connection, name: str, value: Any) -> None
     await tables.store_setting(conn, name, value)
 
 
-async def _load_prefix(conn: Connection) -> str:
-    value = await conn.fetchval("SELECT value FROM feature_copy WHERE name = $1", features.SCM_INVOICE_NUMBER_PREFIX)
+def _prefix(settings: dict[str, Any]) -> str:
+    value = settings.get(features.SCM_INVOICE_NUMBER_PREFIX)
     return value if isinstance(value, str) else features.text_default(features.SCM_INVOICE_NUMBER_PREFIX)
 
 
 # This process's copy (docs/messaging.md "Cached copies"): read again only when the feature
 # copy's version moved.
-_PREFIX = copies.VersionedCopy(tables.FEATURE_COPY, _load_prefix)
+_PREFIX = tables.settings_copy(_prefix)
 
 
 async def invoice_number_prefix(conn: asyncpg.Connection) -> str:

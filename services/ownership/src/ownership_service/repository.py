@@ -6,17 +6,17 @@ from typing import Any
 import asyncpg
 
 from q2c_contracts.features import INTEGRATE_QUOTATION_LIFECYCLE, flag_default
-from q2c_persistence import Connection, copies, tables
+from q2c_persistence import tables
 
 
-async def _load_lifecycle_integration(conn: Connection) -> bool:
-    value = await conn.fetchval("SELECT value FROM feature_copy WHERE name = $1", INTEGRATE_QUOTATION_LIFECYCLE)
+def _lifecycle_integration(settings: dict[str, Any]) -> bool:
+    value = settings.get(INTEGRATE_QUOTATION_LIFECYCLE)
     return flag_default(INTEGRATE_QUOTATION_LIFECYCLE) if value is None else bool(value)
 
 
 # This process's copy (docs/messaging.md "Cached copies"): read again only when the feature
 # copy's version moved.
-_LIFECYCLE_INTEGRATION = copies.VersionedCopy(tables.FEATURE_COPY, _load_lifecycle_integration)
+_LIFECYCLE_INTEGRATION = tables.settings_copy(_lifecycle_integration)
 
 
 async def lifecycle_integration(conn: asyncpg.Connection) -> bool:
