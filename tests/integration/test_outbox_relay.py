@@ -1,6 +1,7 @@
 """The outbox on a real PostgreSQL and a real Kafka broker."""
 
 import asyncio
+import re
 import subprocess
 import sys
 import time
@@ -149,3 +150,36 @@ async def test_outbox_refuses_a_topic_the_service_may_not_write(scratch_pool):
             assert "it may not write owned.elsewhere" in str(exc)
         else:
             raise AssertionError("the write was not refused")
+
+
+async def test_the_rows_a_relay_deleted_are_vacuumed_away_while_it_runs(scratch_pool, bootstrap, probe_factory):
+    """The outbox is a queue: its dead rows, not its live ones, decide what the relay's read
+    costs (messaging migration 0006_outbox_vacuum), so the server vacuums it after 1,000 dead
+    rows whatever its size, and looks every 2 s (q2c_localstack.postgres.SERVER_SETTINGS)."""
+    pool = scratch_pool
+    options = await pool.fetchval("SELECT reloptions FROM pg_class WHERE oid = 'outbox'::regclass")
+    assert set(options) == {"autovacuum_vacuum_scale_factor=0", "autovacuum_vacuum_threshold=1000",
+                            "autovacuum_vacuum_cost_delay=0"}
+    assert await pool.fetchval("SELECT current_setting('autovacuum_naptime')") == "2s"
+
+    topic = await create_topic(bootstrap)
+    probe = await probe_factory(topic)
+    await _fill_outbox(pool, topic, 3000)
+    relay = OutboxRelay(pool, lambda: make_producer(bootstrap, "it"))
+    await relay.start()
+    try:
+        await probe.wait_for(topic, count=3000, timeout=60)
+        deadline = time.monotonic() + 60  # a bound for a loaded machine; the server looks every 2 s
+        while (stats := await pool.fetchrow(
+                "SELECT autovacuum_count, n_dead_tup FROM pg_stat_user_tables WHERE relname = 'outbox'")
+               )["autovacuum_count"] == 0 or await _outbox_size(pool):
+            assert time.monotonic() < deadline, f"the outbox was not vacuumed: {dict(stats)}"
+            await asyncio.sleep(0.2)  # polling the fact
+    finally:
+        await relay.stop()
+    # the vacuum left the heap without the dead rows' tuples: a read from the start of the
+    # primary key, as the relay's, visits almost nothing
+    plan = "\n".join(row[0] for row in await pool.fetch(
+        "EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) SELECT id FROM outbox ORDER BY id LIMIT 500"))
+    hits = sum(int(n) for n in re.findall(r"(?:hit|read)=(\d+)", plan.split("Planning")[0]))
+    assert hits < 50, plan

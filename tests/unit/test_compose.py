@@ -13,7 +13,7 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from q2c_localstack import kafka, services
+from q2c_localstack import kafka, postgres, services
 from q2c_localstack.config import REPO_ROOT, StackConfig, load_services
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
@@ -124,6 +124,12 @@ def test_postgres_and_kafka_ui(compose: dict[str, Any]) -> None:
     assert "pg_isready" in postgres["healthcheck"]["test"]
     assert re.fullmatch(r"ghcr\.io/kafbat/kafka-ui:v[\d.]+", ui["image"])
     assert _env(ui)["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == "kafka:9092"
+
+
+def test_postgres_runs_with_the_local_stacks_server_settings(compose: dict[str, Any]) -> None:
+    command = compose["services"]["postgres"]["command"]
+    assert command[0] == "postgres" and command[1::2] == ["-c"] * (len(command) // 2)
+    assert dict(setting.split("=", 1) for setting in command[2::2]) == postgres.SERVER_SETTINGS
 
 
 def test_dockerfile_builds_the_locked_environment_as_a_non_root_user() -> None:

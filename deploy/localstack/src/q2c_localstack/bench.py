@@ -322,7 +322,7 @@ def _postmaster_pid(config: StackConfig) -> int | None:
 
 # --- Sales quote lifecycles (issue 8) ------------------------------------------------------------
 
-LIFECYCLE_CONCURRENCY = (1, 8, 32, 64, 128)
+LIFECYCLE_CONCURRENCY = (1, 8, 32, 64, 128, 256, 512)  # the peak still rose from 128 to 512
 LIFECYCLE_SECONDS = 20.0  # per concurrency level
 LIFECYCLE_RECORDS = 40  # records one lifecycle puts on Kafka (issue 8, counted from end offsets)
 LIFECYCLE_STEPS = ["create", "line 1", "line 2", "line 3", "activate", "win"]

@@ -28,6 +28,17 @@ NAME = "postgres"
 # PostgreSQL refuses to run as root; as root we run it as this system user.
 SYSTEM_USER = "q2c-postgres"
 MAINTENANCE_DATABASES = ("postgres", "template1")  # template0 accepts no connections at all
+# The server's settings that differ from PostgreSQL's defaults; docker-compose.yml passes the
+# same (tests/unit/test_compose.py), and docs/operations.md says which matter elsewhere.
+SERVER_SETTINGS = {
+    "max_connections": "200",
+    # a lock wait this long is checked for a deadlock (default 1 s): the loser is rolled back
+    # and run again at once (q2c_messaging.batching), so the winner waits 100 ms, not 1 s
+    "deadlock_timeout": "100ms",
+    # how often autovacuum looks at each database (default 1 min): the outboxes are queues whose
+    # dead rows slow the relay's read until vacuumed (messaging migration 0006_outbox_vacuum)
+    "autovacuum_naptime": "2s",
+}
 
 
 def _bin(tool: str) -> Path:
@@ -172,10 +183,8 @@ def start(config: StackConfig) -> str:
         _give_to_system_user(socket_dir)
     _check(subprocess.run(
         [str(_bin("pg_ctl")), "-D", str(data), "-l", str(log), "-w", "-t", str(int(config.start_timeout)),
-         "-o", f"-h 127.0.0.1 -p {config.pg_port} -k '{socket_dir or ''}' -c max_connections=200 "
-         # a lock wait this long is checked for a deadlock (default 1 s): the loser is rolled back
-         # and run again at once (q2c_messaging.batching), so the winner waits 100 ms, not 1 s
-         "-c deadlock_timeout=100ms", "start"],
+         "-o", f"-h 127.0.0.1 -p {config.pg_port} -k '{socket_dir or ''}' "
+         + " ".join(f"-c {name}={value}" for name, value in SERVER_SETTINGS.items()), "start"],
         capture_output=True, text=True, timeout=config.start_timeout + 10, **run_as,  # type: ignore[arg-type]  # a **dict: see _run_as
     ), "pg_ctl start", log)
     return f"PostgreSQL started on 127.0.0.1:{config.pg_port}"
