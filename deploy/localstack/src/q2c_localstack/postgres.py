@@ -29,7 +29,7 @@ NAME = "postgres"
 SYSTEM_USER = "q2c-postgres"
 MAINTENANCE_DATABASES = ("postgres", "template1")  # template0 accepts no connections at all
 # The server's settings that differ from PostgreSQL's defaults; docker-compose.yml passes the
-# same (tests/unit/test_compose.py), and docs/operations.md says which matter elsewhere.
+# same (tests/unit/test_compose.py); docs/messaging.md says what to set on other servers.
 SERVER_SETTINGS = {
     "max_connections": "200",
     # a lock wait this long is checked for a deadlock (default 1 s): the loser is rolled back
