@@ -506,6 +506,7 @@ async def _bench_lifecycles(config: StackConfig) -> float:
         levels = os.environ.get("Q2C_BENCH_CONCURRENCY")
         for concurrency in (tuple(int(c) for c in levels.split(",")) if levels else LIFECYCLE_CONCURRENCY):
             latencies: dict[str, list[float]] = {step: [] for step in LIFECYCLE_STEPS}
+            cpu_before = _cpu_by_process(config)
             started = time.perf_counter()
             done, failed = await _closed_loop(sales, concurrency, latencies, started + LIFECYCLE_SECONDS)
             rate = done / (time.perf_counter() - started)
@@ -514,6 +515,8 @@ async def _bench_lifecycles(config: StackConfig) -> float:
                               for name, v in latencies.items() if v)
             print(f"  C={concurrency:<3} {rate:6.1f} lifecycles/s ({done} done, {failed} failed); "
                   f"p50/p99 ms per step: {steps}")
+            if done:
+                print("         " + _cpu_per_lifecycle(cpu_before, _cpu_by_process(config), done))
             runs.append((concurrency, rate, max((_percentile(v, 0.99) for v in latencies.values() if v),
                                                 default=math.nan)))
     # The issue's latency targets, against the runs above (a closed loop: the run whose rate is
@@ -770,6 +773,18 @@ def _cpu_by_process(config: StackConfig) -> dict[str, float]:
     self_use = resource.getrusage(resource.RUSAGE_SELF)
     used["bench (load, this process)"] = self_use.ru_utime + self_use.ru_stime
     return used
+
+
+def _cpu_per_lifecycle(before: dict[str, float], after: dict[str, float], lifecycles: int) -> str:
+    """The CPU each process of the stack used over a run, per lifecycle done. Steadier than
+    lifecycles/s on a shared machine: other work slows the loop but adds nothing here (and the
+    stack's idle use, a few percent of a core, is counted in)."""
+    used = {name.split(" ")[0].removeprefix("service-"): (after[name] - before.get(name, 0.0)) * 1000 / lifecycles
+            for name in after}
+    total = sum(v for name, v in used.items() if name != "bench")
+    return ("CPU per lifecycle: " + ", ".join(f"{name} {ms:.1f}" for name, ms in
+                                              sorted(used.items(), key=lambda kv: -kv[1]) if ms >= 0.05)
+            + f" ms; the stack {total:.1f} ms")
 
 
 def print_partition_ceilings(config: StackConfig, workers: int | None = None) -> None:
