@@ -17,7 +17,10 @@ $(UV):
 	$(Q2C_CACHE)/uv-$(UV_VERSION)/bin/pip install --quiet uv==$(UV_VERSION)
 
 setup: $(UV)
-	$(UV) sync --frozen --no-progress --quiet
+	@# --compile-bytecode: the locked packages' .pyc written once here, so a process that starts
+	@# (a service, the CLI, a test's subprocess) imports them instead of compiling every module
+	@# again, as it would where PYTHONDONTWRITEBYTECODE is set (docs/decisions.md)
+	$(UV) sync --frozen --no-progress --quiet --compile-bytecode
 	@# the Compose Specification schema tests/unit/test_compose.py checks against (pinned; needs npm)
 	@if command -v npm >/dev/null && [ ! deploy/compose/node_modules/.package-lock.json -nt deploy/compose/package-lock.json ]; then \
 		npm ci --prefix deploy/compose --no-audit --no-fund --silent; fi
