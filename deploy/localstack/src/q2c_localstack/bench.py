@@ -777,8 +777,9 @@ def _cpu_by_process(config: StackConfig) -> dict[str, float]:
 
 def _cpu_per_lifecycle(before: dict[str, float], after: dict[str, float], lifecycles: int) -> str:
     """The CPU each process of the stack used over a run, per lifecycle done. Steadier than
-    lifecycles/s on a shared machine: other work slows the loop but adds nothing here (and the
-    stack's idle use, a few percent of a core, is counted in)."""
+    lifecycles/s on a shared machine: other work slows the loop but adds nothing here. The
+    stack's idle use (about a third of a core here: docs/performance.md) is counted in, so it
+    weighs most at low concurrency."""
     used = {name.split(" ")[0].removeprefix("service-"): (after[name] - before.get(name, 0.0)) * 1000 / lifecycles
             for name in after}
     total = sum(v for name, v in used.items() if name != "bench")
