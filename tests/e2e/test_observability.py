@@ -29,4 +29,10 @@ async def test_metrics_count_what_a_service_handled(running_stack: StackConfig, 
     assert handled and float(handled[0].rsplit(" ", 1)[1]) >= 1
     assert "q2c_handler_seconds_bucket" in body
     assert 'q2c_outbox_published_total{service="feature-state"}' in body
+    # the outbox's gauges, counted at the scrape (the dead rows: PostgreSQL's statistics)
+    gauges = {line.split("{")[0]: float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+              if line.startswith(('q2c_outbox_lag{service="feature-state"}',
+                                  'q2c_outbox_dead_rows{service="feature-state"}'))}
+    assert set(gauges) == {"q2c_outbox_lag", "q2c_outbox_dead_rows"}
+    assert all(value >= 0 for value in gauges.values())
     assert (await get(running_stack.http_port(feature_state), "/nothing"))[0] == 404

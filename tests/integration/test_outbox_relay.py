@@ -12,7 +12,7 @@ import asyncpg
 
 from q2c_messaging import inbox
 from q2c_messaging.catalog import TopicCatalog, parse_catalog
-from q2c_messaging.outbox import Outbox, OutboxRelay, UnauthorisedWrite
+from q2c_messaging.outbox import Outbox, OutboxCounts, OutboxRelay, UnauthorisedWrite, outbox_counts
 from q2c_messaging.producer import make_producer
 
 from ..conftest import create_topic
@@ -183,3 +183,18 @@ async def test_the_rows_a_relay_deleted_are_vacuumed_away_while_it_runs(scratch_
         "EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) SELECT id FROM outbox ORDER BY id LIMIT 500"))
     hits = sum(int(n) for n in re.findall(r"(?:hit|read)=(\d+)", plan.split("Planning")[0]))
     assert hits < 50, plan
+
+
+async def test_the_outbox_counts_show_its_dead_rows_until_a_vacuum(scratch_pool):
+    """`q2c_outbox_dead_rows` (runtime._count_outbox): deleted rows not yet vacuumed, which
+    the relay's read walks. Autovacuum is off for this table here, so only our VACUUM counts."""
+    pool = scratch_pool
+    await pool.execute("ALTER TABLE outbox SET (autovacuum_enabled = false)")
+    await _fill_outbox(pool, "it.dead-rows", 1500)
+    async with pool.acquire() as conn:
+        await conn.execute("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT 1200)")
+        # the session's pending counts (the DELETE's) reach the statistics view when it goes idle
+        await conn.execute("SELECT pg_stat_force_next_flush()")
+        assert await outbox_counts(conn) == OutboxCounts(waiting=300, parked=0, dead=1200)
+        await conn.execute("VACUUM outbox")
+        assert await outbox_counts(conn) == OutboxCounts(waiting=300, parked=0, dead=0)

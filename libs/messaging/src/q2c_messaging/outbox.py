@@ -439,10 +439,22 @@ class OutboxRelay:
         return parked
 
 
-async def outbox_counts(conn: Connection | asyncpg.Pool) -> tuple[int, int]:
-    """(rows waiting for the relay, rows parked): what the outbox gauges show."""
+@dataclass(frozen=True)
+class OutboxCounts:
+    """What the outbox gauges show."""
+
+    waiting: int  # written and not yet published (parked rows not counted)
+    parked: int
+    # Deleted rows not yet vacuumed, by PostgreSQL's statistics (`n_dead_tup`, approximate and
+    # a second or so behind): the relay's read walks them, so a count that keeps growing means
+    # vacuum is not keeping up (migration 0006_outbox_vacuum, docs/messaging.md).
+    dead: int
+
+
+async def outbox_counts(conn: Connection | asyncpg.Pool) -> OutboxCounts:
     row = await conn.fetchrow(
         "SELECT count(*) FILTER (WHERE parked_at IS NULL) AS waiting,"
-        " count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked FROM outbox")
+        " count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked,"
+        " (SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = 'outbox'::regclass) AS dead FROM outbox")
     assert row is not None  # an aggregate always returns one row
-    return int(row["waiting"]), int(row["parked"])
+    return OutboxCounts(int(row["waiting"]), int(row["parked"]), int(row["dead"] or 0))

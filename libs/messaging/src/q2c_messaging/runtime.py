@@ -177,16 +177,18 @@ class ServiceRuntime:
         return checks
 
     async def _count_outbox(self) -> None:
-        """The outbox gauges: rows written and not yet published, and rows parked. Also run at
-        every /metrics scrape, so `q2c_outbox_lag` 0 there means the outbox is empty now."""
+        """The outbox gauges: rows written and not yet published, rows parked, and deleted rows
+        not yet vacuumed. Also run at every /metrics scrape, so `q2c_outbox_lag` 0 there means
+        the outbox is empty now."""
         try:
-            lag, parked = await outbox_counts(self.pool)
+            counts = await outbox_counts(self.pool)
         except BaseException:
             # unknown, not the last count: a reader must not take a stale 0 for an empty outbox
             metrics.OUTBOX_LAG.labels(self.service).set(float("nan"))
             raise
-        metrics.OUTBOX_LAG.labels(self.service).set(lag)
-        metrics.OUTBOX_PARKED_ROWS.labels(self.service).set(parked)
+        metrics.OUTBOX_LAG.labels(self.service).set(counts.waiting)
+        metrics.OUTBOX_PARKED_ROWS.labels(self.service).set(counts.parked)
+        metrics.OUTBOX_DEAD_ROWS.labels(self.service).set(counts.dead)
 
     async def _readiness(self) -> dict[str, bool]:
         """Able to do its work: database and Kafka reachable, migrations applied, every

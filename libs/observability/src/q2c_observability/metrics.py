@@ -13,6 +13,8 @@ OUTBOX_LAG = Gauge("q2c_outbox_lag", "Outbox rows waiting to be published (parke
 OUTBOX_PARKED = Counter("q2c_outbox_parked_total", "Outbox rows parked after the broker refused them "
                         "max-attempts times (listed and retried by `outbox parked|retry`)", ["service", "topic"])
 OUTBOX_PARKED_ROWS = Gauge("q2c_outbox_parked_rows", "Outbox rows parked now", ["service"])
+OUTBOX_DEAD_ROWS = Gauge("q2c_outbox_dead_rows", "Deleted outbox rows not yet vacuumed (PostgreSQL's n_dead_tup): "
+                         "the relay's read walks them", ["service"])
 INBOX_PRUNED = Counter("q2c_inbox_pruned_total", "Inbox rows deleted because their record has left its topic's "
                        "log (docs/messaging.md \"Inbox pruning\")", ["service", "topic"])
 DEAD_LETTERS = Counter("q2c_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "topic", "code"])
