@@ -28,6 +28,10 @@ async def test_metrics_count_what_a_service_handled(running_stack: StackConfig, 
                and 'topic="scm.feature.commands"' in line and 'outcome="handled"' in line]
     assert handled and float(handled[0].rsplit(" ", 1)[1]) >= 1
     assert "q2c_handler_seconds_bucket" in body
+    # the command shared a transaction with at most the records polled with it
+    [transactions] = [line for line in body.splitlines() if line.startswith("q2c_transaction_records_count{")
+                      and 'topic="scm.feature.commands"' in line]
+    assert float(transactions.rsplit(" ", 1)[1]) >= 1
     assert 'q2c_outbox_published_total{service="feature-state"}' in body
     # the outbox's gauges, counted at the scrape (the dead rows: PostgreSQL's statistics)
     gauges = {line.split("{")[0]: float(line.rsplit(" ", 1)[1]) for line in body.splitlines()

@@ -159,3 +159,20 @@ async def test_the_first_statement_of_a_change_reads_and_share_locks_the_map_sta
             assert await repo.sales_row_if_running(conn, "quote", "Q-1", gate="quotation-header") == (
                 False, None, True)
             assert not await _locked(pool, "SELECT 1 FROM sales_row WHERE alt_key = $1", "Q-1")
+
+
+async def test_the_statements_run_on_generic_plans_planned_once_per_connection(pool: asyncpg.Pool) -> None:
+    """PostgreSQL's default plans some of these statements afresh at every execution (a custom
+    plan each time: docs/performance.md, "Sixth session"); q2c's pools take the generic plan."""
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+        for version in range(1, 9):  # past the five custom plans PostgreSQL tries first
+            async with conn.transaction():
+                await repo.mark_applied(conn, {"quotation-header": None, "quotation-lines": {"v": version}},
+                                        "Q-1", version)
+                await repo.sales_rows_taking_held(conn, [("quote", "Q-1")], ["quotation-lines"], "Q-1")
+        plans = await conn.fetch("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
+                                 "WHERE (statement LIKE '%map_applied%' OR statement LIKE '%held_change%') "
+                                 "AND statement NOT LIKE '%pg_prepared_statements%'")
+        assert len(plans) == 2
+        assert all(row["custom_plans"] == 0 and row["generic_plans"] == 8 for row in plans), [dict(r) for r in plans]

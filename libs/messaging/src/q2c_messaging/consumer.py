@@ -238,6 +238,7 @@ class MessageProcessor(Generic[M]):
         items = [item for item, want in zip(parsed, wanted, strict=True) if want]
         handled: list[str] = []
         if items:
+            metrics.TRANSACTION_RECORDS.labels(self.service, items[0].source.topic).observe(len(items))
             try:
                 # Fast path: no savepoints (each costs two round trips and a subtransaction).
                 handled = await self._run(items, savepoints=False)

@@ -8,6 +8,12 @@ MESSAGES = Counter("q2c_messages_total", "Messages consumed, by topic and outcom
                    "(handled, duplicate, dead-lettered, passed-over, retried)", ["service", "topic", "outcome"])
 HANDLER_SECONDS = Histogram("q2c_handler_seconds", "Time to handle one message, transaction included",
                             ["service", "topic"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5))
+# How many records share one transaction (one inbox claim, one outbox insert, one commit): the
+# per-chunk statements are paid once per transaction, so small transactions under load mean
+# per-message cost (docs/performance.md "Records per transaction").
+TRANSACTION_RECORDS = Histogram("q2c_transaction_records", "Records handled in one database transaction "
+                                "(a chunk of one partition's poll)", ["service", "topic"],
+                                buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 100))
 PUBLISHED = Counter("q2c_outbox_published_total", "Messages the outbox relay published", ["service"])
 OUTBOX_LAG = Gauge("q2c_outbox_lag", "Outbox rows waiting to be published (parked rows not counted)", ["service"])
 OUTBOX_PARKED = Counter("q2c_outbox_parked_total", "Outbox rows parked after the broker refused them "

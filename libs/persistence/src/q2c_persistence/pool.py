@@ -29,6 +29,15 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     connection with a session lock, LISTEN and a setting, resets it itself before release."""
 
 
+# Every statement runs on its generic plan, planned once per connection. PostgreSQL's default
+# ("auto") plans a prepared statement afresh at each execution whenever it estimates a custom
+# plan cheaper, and it kept doing so for the adapter's held-change and map-applied statements:
+# 100-200 us of planning to run 90 us (docs/performance.md, "Sixth session"). q2c's statements
+# look rows up by key, whose plan does not depend on the values, so the generic plan is the
+# same plan without the planning.
+SERVER_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
+
+
 async def create_pool(
     dsn: str, *, min_size: int = 2, max_size: int = 10, connect_timeout: float = 30.0,
     application_name: str | None = None,
@@ -41,7 +50,7 @@ async def create_pool(
         try:
             return await asyncpg.create_pool(
                 dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_keep_session,
-                server_settings={"application_name": application_name} if application_name else None,
+                server_settings=SERVER_SETTINGS | ({"application_name": application_name} if application_name else {}),
             )
         except (OSError, asyncpg.CannotConnectNowError) as exc:
             if asyncio.get_running_loop().time() >= deadline:
