@@ -64,6 +64,9 @@ class Handling(Generic[M]):
     # True when this record runs in a savepoint of its own (the batch was run again because a
     # handler raised): a failure here undoes this record's writes only.
     isolated: bool = False
+    # What the route's `ChunkHooks.start` returned for the chunk this record is handled in
+    # (None: no hooks, the hooks declined, or the record runs isolated).
+    chunk: Any = None
 
 
 class IsolateAndRetry(Exception):  # noqa: N818 - a request, not an error
@@ -71,6 +74,21 @@ class IsolateAndRetry(Exception):  # noqa: N818 - a request, not an error
     needs its writes so far undone first: the batch is run again with each record in its own
     savepoint (`Handling.isolated`), and nothing is logged as a handler failure. Batches
     without failures thus pay no savepoint."""
+
+
+@dataclass(frozen=True)
+class ChunkHooks(Generic[M]):
+    """Set-based handling of a chunk (docs/messaging.md "Chunk hooks"): `start` runs in the
+    chunk's transaction after the inbox claim, with the messages that will be handled in their
+    order (duplicates and dead letters left out), and returns a state that every record's
+    `Handling.chunk` carries (None: handle each record as if there were no hooks); `end` runs
+    after the last record, before the outbox rows are written, with that state. A handler can
+    thus read what the whole chunk needs in one statement and write what it decided in one,
+    instead of a few statements per record. A failure in either is a handler failure: the chunk
+    is rolled back and run again record by record in savepoints, without the hooks."""
+
+    start: Callable[[Connection, list[M]], Awaitable[Any]]
+    end: Callable[[Connection, Any], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -84,6 +102,7 @@ class Route(Generic[M]):
     # event for one type): it is passed over without a transaction or an inbox row, since
     # handling it again after a redelivery does nothing either. None: every message is wanted.
     wanted: Callable[[M], bool] | None = None
+    chunk: ChunkHooks[M] | None = None
 
 
 class ContractViolation(ValueError):
@@ -261,6 +280,7 @@ class MessageProcessor(Generic[M]):
             new, versions = await inbox.claim_many_with_versions(
                 conn, self.service, [item.inbox_key for item in items], items[0].source.topic)
             with copies.claimed(conn, versions):  # the handlers' copies: from memory while current
+                chunk = await self._chunk_start(conn, items, new) if not savepoints else None
                 for item in items:
                     # The record's trace continues here (docs/observability.md): a CONSUMER span and
                     # its part of the transaction, whose context the outbox rows it writes inherit.
@@ -268,10 +288,14 @@ class MessageProcessor(Generic[M]):
                                            self._span_attributes(item.source) if tracing.enabled() else None
                                            ) as trace_id:
                         self._bind(item, trace_id)
-                        outcome = await self._one(conn, item, new, letters, rows, savepoints=savepoints)
+                        outcome = await self._one(conn, item, new, letters, rows, savepoints=savepoints,
+                                                  chunk=chunk)
                         if tracing.enabled():
                             trace.get_current_span().set_attribute("q2c.outcome", outcome)
                     outcomes.append(outcome)
+                if chunk is not None:
+                    assert self.route.chunk is not None
+                    await self._in_hook(self.route.chunk.end(conn, chunk))
             await rows.write(conn)
             # Every dead letter is acknowledged by Kafka before the inbox rows that stand
             # for them commit (a crash in between sends them again: at least once).
@@ -280,8 +304,36 @@ class MessageProcessor(Generic[M]):
                 await self.dead_letters.send(item.source, code, text)
         return outcomes
 
+    async def _chunk_start(self, conn: Connection, items: list[_Item[M]], new: set[str]) -> Any:
+        """The route's chunk state for the records `_one` will handle (None without hooks)."""
+        if self.route.chunk is None:
+            return None
+        fresh: list[M] = []
+        seen: set[str] = set()
+        for item in items:  # what `_one` will hand to the handler, in order
+            if item.inbox_key in new and item.inbox_key not in seen and item.dead_letter is None:
+                assert item.message is not None
+                fresh.append(item.message)
+            seen.add(item.inbox_key)
+        return await self._in_hook(self.route.chunk.start(conn, fresh)) if fresh else None
+
+    @staticmethod
+    async def _in_hook(call: Awaitable[Any]) -> Any:
+        """A chunk hook's failure is a handler's: transient errors raise, the rest rerun the
+        chunk record by record in savepoints (`_HandlerFailed`)."""
+        try:
+            return await call
+        except TRANSIENT_ERRORS:
+            raise
+        except IsolateAndRetry as exc:
+            raise _HandlerFailed from exc
+        except Exception as exc:
+            log.exception("message.chunk_hook_failed")
+            raise _HandlerFailed from exc
+
     async def _one(self, conn: Connection, item: _Item[M], new: set[str],
-                   letters: list[tuple[_Item[M], str, str]], rows: OutboxRows, *, savepoints: bool) -> str:
+                   letters: list[tuple[_Item[M], str, str]], rows: OutboxRows, *, savepoints: bool,
+                   chunk: Any = None) -> str:
         """One record of the chunk, in the chunk's transaction: its outcome."""
         if item.inbox_key not in new:  # handled before, or earlier in this batch
             log.info("message.duplicate")
@@ -300,21 +352,22 @@ class MessageProcessor(Generic[M]):
                     letters.append((item, dl.HANDLER_FAILED, failure))
                     return "dead-lettered"
             else:
-                await self._handle_plain(conn, item, rows)
+                await self._handle_plain(conn, item, rows, chunk)
         return "handled"
 
-    async def _call_handler(self, conn: Connection, item: _Item[M], rows: OutboxRows, *, isolated: bool) -> None:
+    async def _call_handler(self, conn: Connection, item: _Item[M], rows: OutboxRows, *, isolated: bool,
+                            chunk: Any = None) -> None:
         """The route's handler for one parsed record, with an outbox bound to its transaction
         (causation = this record, its flow's correlation id) that keeps its rows in `rows`."""
         assert item.message is not None
         outbox = Outbox(conn, self.service, self.catalog,
                         correlation_id=item.correlation_id, causation_id=item.inbox_key, rows=rows)
         await self.route.handle(Handling(item.message, item.inbox_key, conn, outbox, item.source,
-                                         isolated=isolated))
+                                         isolated=isolated, chunk=chunk))
 
-    async def _handle_plain(self, conn: Connection, item: _Item[M], rows: OutboxRows) -> None:
+    async def _handle_plain(self, conn: Connection, item: _Item[M], rows: OutboxRows, chunk: Any = None) -> None:
         try:
-            await self._call_handler(conn, item, rows, isolated=False)
+            await self._call_handler(conn, item, rows, isolated=False, chunk=chunk)
         except TRANSIENT_ERRORS:
             raise
         except IsolateAndRetry as exc:

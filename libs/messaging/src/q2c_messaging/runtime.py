@@ -93,6 +93,11 @@ class ServiceRuntime:
             raise ValueError(f"{self.service} is not a declared consumer of {route.topic}")
         self._routes.append(route)
 
+    @property
+    def routes(self) -> dict[str, Route[Any]]:
+        """The routes by topic (tests run a route's processor on a database of their own)."""
+        return {route.topic: route for route in self._routes}
+
     def background(self, task: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `task` for the life of the service (after start-up, cancelled at stop)."""
         self._background.append(task)

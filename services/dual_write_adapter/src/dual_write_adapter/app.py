@@ -12,14 +12,15 @@ import asyncpg
 from q2c_contracts import limits
 from q2c_contracts.dataverse import DataverseChange
 from q2c_contracts.scm import FeatureStateEvent
-from q2c_messaging.consumer import ContractViolation, Handling, Route, Typed, envelope_route
+from q2c_messaging.consumer import ChunkHooks, ContractViolation, Handling, Route, Typed, envelope_route
 from q2c_messaging.runtime import ServiceRuntime
 from q2c_observability import get_logger
+from q2c_persistence import Connection
 
 from . import dataverse
 from . import repository as repo
 from .engine import RESULT, SALES, SCM, Engine
-from .sync import Sync
+from .sync import EventChunk, Sync
 from .tablemap import EVENT_MODELS, RESULT_MODELS, TableMap, load_maps
 
 SERVICE = "dual-write-adapter"
@@ -63,6 +64,7 @@ def build() -> ServiceRuntime:
     runtime = ServiceRuntime(SERVICE, MIGRATIONS)
     maps = load_maps()  # a broken map stops the start here, with its reason
     engine = Engine(Sync(maps))
+    maps_by_events = engine.sync.by_events
 
     def change_route(tmap: TableMap) -> Route[DataverseChange]:
         async def handle(h: Handling[DataverseChange]) -> None:
@@ -74,12 +76,25 @@ def build() -> ServiceRuntime:
 
     def event_route(topic: str) -> Route[Any]:
         async def handle(h: Handling[Any]) -> None:
+            if isinstance(h.chunk, EventChunk):  # the chunk's statements ran already (`start`)
+                await engine.sync.chunk_event(h.conn, h.outbox, h.chunk, h.message.event_id)
+                return
             if isinstance(h.message, FeatureStateEvent):  # the adapter's own copy of the switches
                 await repo.store_feature(h.conn, h.message.name, h.message.kind, h.message.value)
             await engine.dispatch(h.conn, h.outbox, SCM + topic, h.message.model_dump(mode="json"),
                                   isolated=h.isolated)
+
+        async def start(conn: Connection, events: list[Any]) -> EventChunk | None:
+            return await engine.sync.start_events(conn, topic, [e.model_dump(mode="json") for e in events])
+
+        async def end(conn: Connection, chunk: EventChunk) -> None:
+            await engine.sync.end_events(conn, chunk)
+
+        # Documents' events are handled set-based per chunk (docs/performance.md, "Sixth
+        # session"); the switches' events, a few a day, one by one.
+        documents = maps_by_events[topic][0].scm.document is not None
         return Route(topic=topic, parse=EVENT_MODELS[topic].model_validate, message_id=lambda e: e.event_id,
-                     handle=handle)
+                     handle=handle, chunk=ChunkHooks(start, end) if documents else None)
 
     def result_route(topic: str, envelope: str) -> Route[Any]:
         async def handle(h: Handling[Typed[Any]]) -> None:

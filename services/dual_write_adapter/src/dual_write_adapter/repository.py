@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -173,6 +174,69 @@ async def save_scm_document(conn: asyncpg.Connection, topic: str, number: str, v
                           WHERE c.command_id = $6) AS sales_caused""",
         *args)
     return bool(row["running"]), bool(row["sales_caused"])
+
+
+@dataclass(frozen=True)
+class EventChunkStart:
+    """What a chunk of SCM events needs first (`save_event_chunk_documents`)."""
+
+    running: bool  # every map of the topic is Running (else nothing was written)
+    sales_caused: frozenset[str]  # the chunk's `caused_by` ids that name a command forwarded for Sales
+    applied: dict[tuple[str, str], tuple[int, Any]]  # (map, number) -> (version, document) applied before
+    held: bool  # a change is held for one of the chunk's documents
+
+
+async def save_event_chunk_documents(conn: asyncpg.Connection, topic: str, maps: list[str],
+                                     documents: list[tuple[str, int, dict[str, Any]]], caused_by: list[str],
+                                     held_maps: list[str]) -> EventChunkStart:
+    """`save_scm_document` (with its gate) for a whole chunk of events, and `mark_applied`'s
+    read, in one statement: each document's latest version (number, version, document; one per
+    number, in number order, so that rows are locked in the order every chunk locks them) kept
+    unless the adapter has a later one, its row locked either way; which `caused_by` ids Sales
+    caused; what each map applied before of each document; and whether a change is held for
+    one of them in `held_maps`. Nothing is written unless every map is Running."""
+    numbers = [number for number, _, _ in documents]
+    row = await conn.fetchrow(
+        f"""WITH {_GATE.format(names="$1")},
+                saved AS (
+                    INSERT INTO scm_document (topic, number, version, document, deleted)
+                    SELECT $2, n, v, d, false FROM unnest($3::text[], $4::integer[], $5::jsonb[]) AS t (n, v, d)
+                    WHERE (SELECT running FROM gate)
+                    ON CONFLICT (topic, number) DO UPDATE SET version = EXCLUDED.version,
+                                                             document = EXCLUDED.document, deleted = false
+                    WHERE EXCLUDED.version IS NULL OR COALESCE(scm_document.version, 0) < EXCLUDED.version)
+            SELECT (SELECT running FROM gate) AS running,
+                   ARRAY(SELECT c.command_id FROM forwarded_command c JOIN sales_change s
+                         ON s.message_id = c.sales_message_id WHERE c.command_id = ANY($6::text[])) AS sales_caused,
+                   (SELECT jsonb_agg(jsonb_build_array(map, number, version, document)) FROM map_applied
+                    WHERE map = ANY($1::text[]) AND number = ANY($3::text[])) AS applied,
+                   EXISTS (SELECT 1 FROM held_change WHERE map = ANY($7::text[]) AND parent_key = ANY($3::text[]))
+                       AS held""",
+        maps, topic, numbers, [version for _, version, _ in documents], [document for _, _, document in documents],
+        caused_by, held_maps)
+    return EventChunkStart(bool(row["running"]), frozenset(row["sales_caused"]),
+                           {(m, n): (v, d) for m, n, v, d in row["applied"] or []}, bool(row["held"]))
+
+
+async def finish_event_chunk(conn: asyncpg.Connection, applied: list[tuple[str, str, int, dict[str, Any] | None]],
+                             rows: list[tuple[str, str, str | None, dict[str, Any], bool]]) -> None:
+    """`mark_applied`'s write for a whole chunk of events ((map, number, version, document),
+    one per map and number) and `save_sales_rows`, in one statement."""
+    last = {(row[0], row[1]): row for row in rows}
+    columns = list(zip(*last.values(), strict=True)) if last else [[]] * 5
+    await conn.execute(
+        """WITH applied AS (
+               INSERT INTO map_applied (map, number, version, document)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::jsonb[])
+               ON CONFLICT (map, number) DO UPDATE SET version = EXCLUDED.version, document = EXCLUDED.document
+               WHERE map_applied.version < EXCLUDED.version)
+           INSERT INTO sales_row (sales_table, alt_key, primary_id, record, deleted)
+           SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::jsonb[], $9::boolean[])
+           ON CONFLICT (sales_table, alt_key) DO UPDATE SET
+               primary_id = COALESCE(EXCLUDED.primary_id, sales_row.primary_id), record = EXCLUDED.record,
+               deleted = EXCLUDED.deleted, updated_at = now()""",
+        [a[0] for a in applied], [a[1] for a in applied], [a[2] for a in applied], [a[3] for a in applied],
+        *map(list, columns))
 
 
 async def scm_documents(conn: asyncpg.Connection, topic: str) -> list[asyncpg.Record]:

@@ -104,6 +104,63 @@ class Mirrors:
             await repo.save_sales_rows(self.conn, pending)
 
 
+class ChunkMirrors(Mirrors):
+    """The mirror rows of a chunk of SCM events (`Sync.start_events`): fetched for the whole
+    chunk in one statement, every save kept in memory, so that the next event of the chunk
+    reads what an earlier one saved, and written once at the chunk's end (`Sync.end_events`).
+    A key neither fetched nor saved is read (and locked) from the table when asked for: no save
+    of the chunk can be waiting for it, so nothing needs to be written first."""
+
+    async def fetch(self, keys: list[tuple[str, str]], held_maps: Sequence[str] = (),
+                    parent_key: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        assert not held_maps, "a chunk with held changes goes event by event"
+        wanted = sorted({key for key in keys if key not in self._known})
+        if wanted:
+            found = await repo.sales_rows(self.conn, wanted)
+            self._known.update({key: found.get(key) for key in wanted})
+        return {}
+
+    async def get(self, table: str, key: str) -> Mirror | None:
+        if (table, key) not in self._known:
+            self._known[(table, key)] = await repo.sales_row(self.conn, table, key)
+        return self._known[(table, key)]
+
+    def saved(self, table: str, key: str) -> None:
+        """Kept: `defer_save` put the row as saved in memory."""
+
+    async def defer_save(self, table: str, save: core.SaveRow) -> None:
+        old = self._known.get((table, save.key))
+        primary_id = save.primary_id or (old.primary_id if old else None)  # the upsert's COALESCE
+        self._known[(table, save.key)] = Mirror(save.record, primary_id, save.deleted)
+        self._pending[(table, save.key)] = (table, save.key, primary_id, save.record, save.deleted)
+
+    async def flush(self) -> None:
+        """Nothing before the chunk's end (`rows`)."""
+
+    def rows(self) -> list[tuple[str, str, str | None, dict[str, Any], bool]]:
+        return list(self._pending.values())
+
+
+@dataclass(frozen=True)
+class _EventPlan:
+    """One event of a chunk, with what `Sync.scm_event` would have learnt from its statements."""
+
+    number: str
+    document: dict[str, Any]
+    todo: list[TableMap]  # the maps that apply this version (not applied it or a later one yet)
+    befores: dict[str, dict[str, Any] | None]  # per map of `todo`: the document it applied last
+    sales_caused: bool
+
+
+@dataclass
+class EventChunk:
+    """A chunk of one SCM topic's events handled set-based (`Sync.start_events`)."""
+
+    plans: dict[str, _EventPlan]  # by event id
+    applied: dict[tuple[str, str], tuple[int, dict[str, Any] | None]]  # (map, number) marked by the chunk
+    mirrors: ChunkMirrors
+
+
 @dataclass
 class Sync:
     maps: dict[str, TableMap]
@@ -227,6 +284,72 @@ class Sync:
                                            features, sales_caused, cause, mirrors, held)
         await mirrors.flush()
         return True
+
+    # --- SCM → Sales, a chunk of events at once -----------------------------------------------------
+
+    async def start_events(self, conn: asyncpg.Connection, topic: str,
+                           events: list[dict[str, Any]]) -> EventChunk | None:
+        """Everything `scm_event` reads for a chunk of `topic`'s events, in two statements for the
+        chunk instead of three per event (docs/performance.md, "Sixth session"): the documents
+        kept and locked with the maps' states share-locked, what Sales caused, what each map
+        applied before; then every mirror row the events read. Which maps apply which event, and
+        the document each applied before, are worked out here in the events' order, as the
+        events one by one would find them. None (the events go one by one, as before) for
+        what the one-by-one path handles and this does not: an event without a version or of a
+        deleted document, a map not Running (its changes are queued), a change held for one of
+        the documents (released by the event)."""
+        maps = self.by_events[topic]
+        root = maps[0]
+        if root.scm.document is None or any(
+                event.get("version") is None or event.get("type") == root.scm.deleted_event for event in events):
+            return None
+        documents = [event[root.scm.document] for event in events]
+        numbers = [core.scm_key(root, document) for document in documents]
+        latest: dict[str, tuple[int, dict[str, Any]]] = {}  # the first event of the highest version wins, as one by one
+        for event, number, document in zip(events, numbers, documents, strict=True):
+            if number not in latest or latest[number][0] < event["version"]:
+                latest[number] = (event["version"], document)
+        start = await repo.save_event_chunk_documents(
+            conn, topic, [m.name for m in maps], [(n, v, d) for n, (v, d) in sorted(latest.items())],
+            [event["caused_by"] for event in events if event.get("caused_by")],
+            [child.name for m in maps if m.scm.rows is None for child in self.children.get(m.name, [])])
+        if not start.running or start.held:
+            return None
+        applied = dict(start.applied)
+        marked: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {}
+        plans: dict[str, _EventPlan] = {}
+        keys: list[tuple[str, str]] = []
+        for event, number, document in zip(events, numbers, documents, strict=True):
+            version: int = event["version"]
+            todo = [m for m in maps if (m.name, number) not in applied or applied[(m.name, number)][0] < version]
+            befores = {m.name: applied[(m.name, number)][1] if (m.name, number) in applied else None for m in todo}
+            for tmap in todo:
+                applied[(tmap.name, number)] = marked[(tmap.name, number)] = (
+                    version, document if tmap.scm.rows else None)
+                if tmap.applies_to(document):
+                    keys += self._keys_read(tmap, number, document, False, befores[tmap.name])
+            plans[event["event_id"]] = _EventPlan(number, document, todo, befores,
+                                                  event.get("caused_by") in start.sales_caused)
+        mirrors = ChunkMirrors(conn)
+        await mirrors.fetch(keys)
+        return EventChunk(plans, marked, mirrors)
+
+    async def chunk_event(self, conn: asyncpg.Connection, outbox: Outbox, chunk: EventChunk,
+                          event_id: str) -> None:
+        """One event of a started chunk: `scm_event` after its statements, with the chunk's rows."""
+        plan = chunk.plans[event_id]
+        features = await repo.features(conn)
+        for tmap in plan.todo:
+            if tmap.applies_to(plan.document):
+                await self._apply_document(conn, outbox, tmap, plan.number, plan.document, False,
+                                           plan.befores[tmap.name], features, plan.sales_caused, Cause(event_id),
+                                           chunk.mirrors, {})
+
+    async def end_events(self, conn: asyncpg.Connection, chunk: EventChunk) -> None:
+        """What the chunk's events decided, in one statement: the versions each map applied,
+        the mirror rows saved."""
+        await repo.finish_event_chunk(conn, [(m, n, v, d) for (m, n), (v, d) in sorted(chunk.applied.items())],
+                                      chunk.mirrors.rows())
 
     def _keys_read(self, tmap: TableMap, number: str, document: dict[str, Any], deleted: bool,
                    before: dict[str, Any] | None) -> list[tuple[str, str]]:
