@@ -19,8 +19,8 @@ from q2c_persistence import Connection
 
 from . import dataverse
 from . import repository as repo
-from .engine import RESULT, SALES, SCM, Engine
-from .sync import EventChunk, Sync
+from .engine import RESULT, SALES, SCM, Engine, isolating_failures
+from .sync import ChangeChunk, EventChunk, Sync
 from .tablemap import EVENT_MODELS, RESULT_MODELS, TableMap, load_maps
 
 SERVICE = "dual-write-adapter"
@@ -68,16 +68,26 @@ def build() -> ServiceRuntime:
 
     def change_route(tmap: TableMap) -> Route[DataverseChange]:
         async def handle(h: Handling[DataverseChange]) -> None:
+            if isinstance(h.chunk, ChangeChunk):  # the chunk's statements ran already (`start`)
+                await isolating_failures(engine.sync.chunk_change(h.conn, h.outbox, h.chunk, h.message))
+                return
             await engine.dispatch(h.conn, h.outbox, SALES + tmap.name, h.message.model_dump(mode="json"),
                                   isolated=h.isolated)
+
+        async def start(conn: Connection, changes: list[DataverseChange]) -> ChangeChunk | None:
+            return await engine.sync.start_changes(conn, tmap, changes)
+
+        async def end(conn: Connection, chunk: ChangeChunk) -> None:
+            await engine.sync.end_changes(conn, chunk)
+
         assert tmap.sales.changes is not None
         return Route(topic=tmap.sales.changes, parse=lambda raw: parse_change(raw, tmap),
-                     message_id=lambda c: c.message_id, handle=handle)
+                     message_id=lambda c: c.message_id, handle=handle, chunk=ChunkHooks(start, end))
 
     def event_route(topic: str) -> Route[Any]:
         async def handle(h: Handling[Any]) -> None:
             if isinstance(h.chunk, EventChunk):  # the chunk's statements ran already (`start`)
-                await engine.sync.chunk_event(h.conn, h.outbox, h.chunk, h.message.event_id)
+                await isolating_failures(engine.sync.chunk_event(h.conn, h.outbox, h.chunk, h.message.event_id))
                 return
             if isinstance(h.message, FeatureStateEvent):  # the adapter's own copy of the switches
                 await repo.store_feature(h.conn, h.message.name, h.message.kind, h.message.value)

@@ -5,6 +5,7 @@ queuing behind them until the queue is empty). A change a map cannot translate g
 error log with its reason, to be retried alone or all at once; business refusals are not
 errors (they become Sales notifications)."""
 
+from collections.abc import Awaitable
 from typing import Any
 
 import asyncpg
@@ -27,6 +28,16 @@ STATES = (RUNNING, PAUSED, RESUMING, NOT_RUNNING)
 # event, through every map of that topic), `result:<envelope type>` (an SCM service's answer
 # to a Sales command).
 SALES, SCM, RESULT = "sales:", "scm:", "result:"
+
+
+async def isolating_failures(call: Awaitable[None]) -> None:
+    """A change in a chunk (`Sync.chunk_change`, `chunk_event`) that the maps cannot translate
+    asks, as on `Engine.dispatch`'s fast path, to be run again alone, where the error log
+    takes it (`IsolateAndRetry`)."""
+    try:
+        await call
+    except (MappingFailed, ValidationError) as exc:
+        raise IsolateAndRetry(str(exc)) from exc
 
 
 class Engine:

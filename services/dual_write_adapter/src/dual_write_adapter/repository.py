@@ -239,6 +239,55 @@ async def finish_event_chunk(conn: asyncpg.Connection, applied: list[tuple[str, 
         *map(list, columns))
 
 
+async def start_change_chunk(conn: asyncpg.Connection, map_name: str, parent: tuple[str, str] | None,
+                             parent_keys: list[str], message_ids: list[str],
+                             ) -> tuple[frozenset[str], dict[str, int]] | None:
+    """What a chunk of one map's Sales changes reads first, in one statement: the map's state,
+    share-locked as `share_locked_map_states` locks it; with `parent` (table, topic) which of
+    `parent_keys` name a document that exists (`document_known`); and how many commands were
+    forwarded for each of `message_ids` already. None when the map is not Running."""
+    table, topic = parent if parent is not None else (None, None)
+    row = await conn.fetchrow(
+        f"""WITH {_GATE.format(names="$1")}
+            SELECT (SELECT running FROM gate) AS running,
+                   ARRAY(SELECT k FROM unnest($4::text[]) AS k
+                         WHERE EXISTS (SELECT 1 FROM sales_row WHERE sales_table = $2 AND alt_key = k AND NOT deleted)
+                            OR EXISTS (SELECT 1 FROM scm_document WHERE topic = $3 AND number = k AND NOT deleted))
+                       AS known,
+                   (SELECT jsonb_object_agg(sales_message_id, n) FROM (
+                        SELECT sales_message_id, count(*) AS n FROM forwarded_command
+                        WHERE sales_message_id = ANY($5::text[]) GROUP BY sales_message_id) AS c) AS forwarded""",
+        [map_name], table, topic, parent_keys, message_ids)
+    if not row["running"]:
+        return None
+    return frozenset(row["known"]), dict(row["forwarded"] or {})
+
+
+async def save_change_chunk(conn: asyncpg.Connection, recorded: list[tuple[str, str, str]],
+                            rows: list[tuple[str, str, str | None, dict[str, Any], bool]],
+                            commands: list[tuple[str, str, str]]) -> None:
+    """What a chunk of Sales changes decided, in one statement: `record_sales_change` for each
+    change (message id, table, key), `save_sales_rows`, and the forwarded commands (command id,
+    message id, type; `record_command` with the ids counted by the chunk). The commands'
+    foreign key is checked at the end of the statement, when the changes are in."""
+    last = {(row[0], row[1]): row for row in rows}
+    columns = list(zip(*last.values(), strict=True)) if last else [[]] * 5
+    await conn.execute(
+        """WITH recorded AS (
+               INSERT INTO sales_change (message_id, sales_table, alt_key)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING),
+           saved AS (
+               INSERT INTO sales_row (sales_table, alt_key, primary_id, record, deleted)
+               SELECT * FROM unnest($4::text[], $5::text[], $6::text[], $7::jsonb[], $8::boolean[])
+               ON CONFLICT (sales_table, alt_key) DO UPDATE SET
+                   primary_id = COALESCE(EXCLUDED.primary_id, sales_row.primary_id), record = EXCLUDED.record,
+                   deleted = EXCLUDED.deleted, updated_at = now())
+           INSERT INTO forwarded_command (command_id, sales_message_id, command_type)
+           SELECT * FROM unnest($9::text[], $10::text[], $11::text[])""",
+        [r[0] for r in recorded], [r[1] for r in recorded], [r[2] for r in recorded], *map(list, columns),
+        [c[0] for c in commands], [c[1] for c in commands], [c[2] for c in commands])
+
+
 async def scm_documents(conn: asyncpg.Connection, topic: str) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT number, document FROM scm_document WHERE topic = $1 AND NOT deleted "
                             "ORDER BY number", topic)

@@ -126,7 +126,10 @@ class ChunkMirrors(Mirrors):
         return self._known[(table, key)]
 
     def saved(self, table: str, key: str) -> None:
-        """Kept: `defer_save` put the row as saved in memory."""
+        """A row saved straight to the table (the one-by-one way, after `take_rows`): read it
+        from there again. A deferred save (`defer_save`) keeps the row in memory instead."""
+        assert (table, key) not in self._pending, "deferred saves go first"
+        self._known.pop((table, key), None)
 
     async def defer_save(self, table: str, save: core.SaveRow) -> None:
         old = self._known.get((table, save.key))
@@ -137,8 +140,10 @@ class ChunkMirrors(Mirrors):
     async def flush(self) -> None:
         """Nothing before the chunk's end (`rows`)."""
 
-    def rows(self) -> list[tuple[str, str, str | None, dict[str, Any], bool]]:
-        return list(self._pending.values())
+    def take_rows(self) -> list[tuple[str, str, str | None, dict[str, Any], bool]]:
+        """The deferred saves, to be written now; the rows stay known as saved."""
+        rows, self._pending = list(self._pending.values()), {}
+        return rows
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,41 @@ class EventChunk:
     plans: dict[str, _EventPlan]  # by event id
     applied: dict[tuple[str, str], tuple[int, dict[str, Any] | None]]  # (map, number) marked by the chunk
     mirrors: ChunkMirrors
+
+
+@dataclass
+class ChangeChunk:
+    """A chunk of one map's Sales changes handled set-based (`Sync.start_changes`): what the
+    changes record (`sales_change`), save (mirror rows) and forward (`forwarded_command`)
+    waits here and goes in one statement (`write_pending`) at the chunk's end, or before a
+    change that goes the one-by-one way."""
+
+    tmap: TableMap
+    mirrors: ChunkMirrors
+    parents_known: frozenset[str]  # the parent documents (of a map of rows) that exist
+    forwarded: dict[str, int]  # per Sales message id: the commands forwarded for it so far
+    recorded: list[tuple[str, str, str]] = field(default_factory=list)  # (message id, table, key)
+    commands: list[tuple[str, str, str]] = field(default_factory=list)  # (command id, message id, type)
+
+    def command_id(self, message_id: str, command_type: str) -> str:
+        """`repo.record_command`'s id, counted here: the first command of a change carries its
+        message id, the next ones a suffix."""
+        taken = self.forwarded.get(message_id, 0)
+        self.forwarded[message_id] = taken + 1
+        command_id = message_id if taken == 0 else f"{message_id}/{taken + 1}"
+        self.commands.append((command_id, message_id, command_type))
+        return command_id
+
+    async def write_pending(self, conn: asyncpg.Connection) -> None:
+        rows = self.mirrors.take_rows()
+        if self.recorded or rows or self.commands:
+            await repo.save_change_chunk(conn, self.recorded, rows, self.commands)
+        self.recorded, self.commands = [], []
+
+
+# The effects a Sales change in a chunk carries out set-based; any other (a refusal, a held
+# row) sends that change the one-by-one way.
+_CHUNK_EFFECTS = (core.RecordChange, core.SaveRow, core.Forward, core.ReleaseHeld, core.Skipped)
 
 
 @dataclass
@@ -215,6 +255,65 @@ class Sync:
                                         authoritative=authoritative, features=features, looked_up=looked_up)
         await self._carry_out(conn, outbox, tmap, key, effects, Cause.of_change(change), mirrors)
         return True
+
+    async def start_changes(self, conn: asyncpg.Connection, tmap: TableMap,
+                            changes: list[DataverseChange]) -> ChangeChunk | None:
+        """Everything `sales_change` reads for a chunk of `tmap`'s changes, in two statements
+        for the chunk instead of one to two per change (docs/performance.md, "Sixth session"):
+        the map's state share-locked, which parent documents exist and how many commands were
+        forwarded for each change already; then every change's mirror row, locked in key
+        order. None (the changes go one by one, as before) when the map is not Running."""
+        parent = self.maps[tmap.parent] if tmap.parent is not None else None
+        keys = [tmap.key_string(change.record) for change in changes]
+        start = await repo.start_change_chunk(
+            conn, tmap.name, (parent.sales.table, parent.scm.events) if parent is not None else None,
+            sorted({tmap.parent_key(key) for key in keys}) if parent is not None else [],
+            [change.message_id for change in changes])
+        if start is None:
+            return None
+        known, forwarded = start
+        mirrors = ChunkMirrors(conn)
+        await mirrors.fetch([(tmap.sales.table, key) for key in keys])
+        return ChangeChunk(tmap, mirrors, known, forwarded)
+
+    async def chunk_change(self, conn: asyncpg.Connection, outbox: Outbox, chunk: ChangeChunk,
+                           change: DataverseChange) -> None:
+        """One change of a started chunk: `sales_change`'s decision, on the chunk's rows. What
+        it records, saves and forwards waits for the chunk's end; a change with any other
+        effect writes what waits, then goes the one-by-one way."""
+        tmap = chunk.tmap
+        key = tmap.key_string(change.record)
+        mirror = await chunk.mirrors.get(tmap.sales.table, key)
+        parent_known = tmap.parent is None or tmap.parent_key(key) in chunk.parents_known
+        features = await repo.features(conn)
+        effects = core.sales_change(tmap, change, mirror=mirror, parent_known=parent_known, authoritative=None,
+                                    features=features)
+        if not all(isinstance(effect, _CHUNK_EFFECTS) for effect in effects):
+            await chunk.write_pending(conn)
+            await self.sales_change(conn, outbox, tmap, change, chunk.mirrors)
+            return
+        for effect in effects:
+            if isinstance(effect, core.RecordChange):
+                chunk.recorded.append((change.message_id, tmap.sales.table, key))
+            elif isinstance(effect, core.SaveRow):
+                await chunk.mirrors.defer_save(tmap.sales.table, effect)
+            elif isinstance(effect, core.Forward):
+                await self._forward(conn, outbox, tmap, change, effect,
+                                    chunk.command_id(change.message_id, effect.type))
+            elif isinstance(effect, core.ReleaseHeld):
+                for child in self.children.get(tmap.name, []):
+                    held = await repo.take_held(conn, child.name, effect.key)
+                    if held:  # rare: they run the one-by-one way, on the tables as the chunk left them
+                        await chunk.write_pending(conn)
+                        for waiting in held:
+                            await self.sales_change(conn, outbox, child, DataverseChange.model_validate(waiting),
+                                                    chunk.mirrors)
+            else:
+                assert isinstance(effect, core.Skipped)
+                log.info("adapter.skipped", map=tmap.name, key=key, reason=effect.reason, **effect.details)
+
+    async def end_changes(self, conn: asyncpg.Connection, chunk: ChangeChunk) -> None:
+        await chunk.write_pending(conn)
 
     async def _authoritative(self, conn: asyncpg.Connection, tmap: TableMap, key: str,
                              mirrors: Mirrors) -> tuple[dict[str, Any] | None, LookedUp]:
@@ -349,7 +448,7 @@ class Sync:
         """What the chunk's events decided, in one statement: the versions each map applied,
         the mirror rows saved."""
         await repo.finish_event_chunk(conn, [(m, n, v, d) for (m, n), (v, d) in sorted(chunk.applied.items())],
-                                      chunk.mirrors.rows())
+                                      chunk.mirrors.take_rows())
 
     def _keys_read(self, tmap: TableMap, number: str, document: dict[str, Any], deleted: bool,
                    before: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -473,10 +572,10 @@ class Sync:
             await repo.record_sales_change(conn, cause.change.message_id, tmap.sales.table, key)
 
     async def _forward(self, conn: asyncpg.Connection, outbox: Outbox, tmap: TableMap, change: DataverseChange,
-                       forward: core.Forward) -> None:
-        """Send the SCM service one command issued by Sales."""
+                       forward: core.Forward, command_id: str | None = None) -> None:
+        """Send the SCM service one command issued by Sales (`command_id`: recorded by a chunk)."""
         assert tmap.commands is not None
-        command_id = await repo.record_command(conn, change.message_id, forward.type)
+        command_id = command_id or await repo.record_command(conn, change.message_id, forward.type)
         command = COMMAND_MODELS[tmap.commands.envelope](
             command_id=command_id, type=forward.type, target=forward.target,
             user=ScmUser(name=change.user or "sales"), data=forward.data)

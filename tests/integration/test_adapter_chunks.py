@@ -1,10 +1,12 @@
-"""The adapter's SCM events handled set-based per chunk (docs/performance.md, "Sixth session";
-docs/messaging.md "Chunk hooks") on the real PostgreSQL: a chunk of events gives the same
-writes to Sales, in the same order, and leaves the same tables as the same events handled one
-by one the way they were before the chunk hooks (the route without them), whatever the
-chunk holds: several versions of one document, repeats, late versions, a line SCM removed,
-several documents, events Sales caused, and what sends a chunk back to the one-by-one path (a
-deleted document, a held line, a paused map)."""
+"""The adapter's SCM events and Sales changes handled set-based per chunk (docs/performance.md,
+"Sixth session"; docs/messaging.md "Chunk hooks") on the real PostgreSQL: a chunk gives the
+same messages (writes to Sales, commands to SCM, notifications), in the same order, and leaves
+the same tables as the same records handled one by one the way they were before the chunk
+hooks (the route without them), whatever the chunk holds. Events: several versions of one
+document, repeats, late versions, a line SCM removed, several documents, events Sales caused,
+and what sends a chunk back to the one-by-one path (a deleted document, a held line, a paused
+map). Changes: creates, updates, lifecycle steps, deletes, a refusal, a row held for its
+quote, held rows released, an update of a row never created (error log), a paused map."""
 
 import json
 from collections.abc import AsyncIterator, Callable
@@ -24,7 +26,7 @@ from q2c_contracts.timestamps import utc_now
 from q2c_contracts.topics import SCM_QUOTE_EVENTS
 from q2c_localstack import postgres
 from q2c_localstack.config import StackConfig
-from q2c_messaging.consumer import MessageProcessor
+from q2c_messaging.consumer import ChunkHooks, MessageProcessor
 from q2c_messaging.dead_letters import SourceRecord
 from q2c_messaging.runtime import MESSAGING_MIGRATIONS
 from q2c_persistence import apply_migrations, create_pool, load_migrations
@@ -52,34 +54,40 @@ def event(quote: quote_domain.Quotation, type_: str = "quote.updated", caused_by
 
 
 class Adapter:
-    """The adapter's `scm.quote.events` route on a database of its own."""
+    """One of the adapter's routes on a database of its own."""
 
-    def __init__(self, pool: asyncpg.Pool, *, chunks: bool) -> None:
+    def __init__(self, pool: asyncpg.Pool, topic: str, *, chunks: bool) -> None:
         runtime = build()  # its routes only: the service itself is not started
-        route = runtime.routes[SCM_QUOTE_EVENTS]
+        self.topic = topic
+        route = runtime.routes[topic]
         hooks = route.chunk
         assert hooks is not None
-        self.set_based: list[bool] = []  # per chunk: whether the hooks took it (else one by one)
+        # Per chunk: whether the hooks took it and saw it through (else one by one: declined, or
+        # run again record by record after a failure, which would hide a wrong chunk path).
+        self.set_based: list[bool] = []
 
         async def start(conn: Any, events: list[Any]) -> Any:
             chunk = await hooks.start(conn, events)
-            self.set_based.append(chunk is not None)
+            self.set_based.append(False)
             return chunk
 
-        route = replace(route, chunk=replace(hooks, start=start) if chunks else None)
+        async def end(conn: Any, chunk: Any) -> None:
+            await hooks.end(conn, chunk)
+            self.set_based[-1] = True
+
+        route = replace(route, chunk=ChunkHooks(start, end) if chunks else None)
         self.processor = MessageProcessor(route, service=SERVICE, pool=pool,
                                           catalog=runtime.catalog,
                                           dead_letters=None)  # type: ignore[arg-type] # nothing is dead-lettered here
         self.pool = pool
         self.offset = 0
 
-    async def handle(self, *events: dict[str, Any]) -> list[str]:
-        """The events as one chunk (one transaction)."""
+    async def handle(self, *values: dict[str, Any]) -> list[str]:
+        """The records as one chunk (one transaction)."""
         records = []
-        for value in events:
+        for value in values:
             self.offset += 1
-            records.append(SourceRecord(SCM_QUOTE_EVENTS, 0, self.offset, value["quotation"]["SALESQUOTATIONNUMBER"]
-                                        .encode(), json.dumps(value).encode()))
+            records.append(SourceRecord(self.topic, 0, self.offset, b"k", json.dumps(value).encode()))
         return await self.processor.process_batch(records)
 
     async def state(self) -> dict[str, Any]:
@@ -89,13 +97,16 @@ class Adapter:
         for row in await self.pool.fetch("SELECT topic, key, value FROM outbox ORDER BY id"):
             value = json.loads(row["value"])
             writes.append((row["topic"], row["key"], {k: v for k, v in value.items()
-                                                      if k not in ("message_id", "occurred_at", "command_id")}))
+                                                      if k not in ("message_id", "occurred_at")}))
         tables = {}
         for table, order in (("sales_row", "sales_table, alt_key"), ("map_applied", "map, number"),
-                             ("scm_document", "topic, number"), ("held_change", "seq"), ("queued_change", "seq")):
+                             ("scm_document", "topic, number"), ("held_change", "seq"), ("queued_change", "seq"),
+                             ("sales_change", "message_id"), ("forwarded_command", "command_id"),
+                             ("error_log", "id")):
             rows = await self.pool.fetch(f"SELECT * FROM {table} ORDER BY {order}")  # noqa: S608 - our own names
-            tables[table] = [{k: v for k, v in dict(r).items() if k not in ("updated_at", "seq", "queued_at",
-                                                                             "held_at", "created_at")} for r in rows]
+            # without what only says when, or counts rows
+            tables[table] = [{k: v for k, v in dict(r).items() if not k.endswith("_at") and k not in ("seq", "id")}
+                             for r in rows]
         return {"writes": writes, "tables": tables}
 
 
@@ -125,12 +136,12 @@ async def pools(running_stack: StackConfig, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 async def _same_either_way(pools: Callable[[], Any], prepare: Callable[[asyncpg.Connection], Any] | None,
-                           *chunks: list[dict[str, Any]]) -> dict[str, Any]:
-    """Handle `chunks` (each one transaction) with the chunk hooks and without; both must end
-    the same. Returns that state."""
+                           *chunks: list[dict[str, Any]], topic: str = SCM_QUOTE_EVENTS) -> dict[str, Any]:
+    """Handle `chunks` (each one transaction) of `topic` with the chunk hooks and without; both
+    must end the same. Returns that state."""
     states = []
     for hooks in (True, False):
-        adapter = Adapter(await pools(), chunks=hooks)
+        adapter = Adapter(await pools(), topic, chunks=hooks)
         if prepare is not None:
             async with adapter.pool.acquire() as conn:
                 await prepare(conn)
@@ -213,3 +224,116 @@ async def test_what_the_one_by_one_path_handles_still_goes_there(pools, case: st
         assert state["tables"]["held_change"] == []  # released by the quote's event
     if case == "paused map":
         assert len(state["tables"]["queued_change"]) == 2
+
+
+# --- Sales changes ---------------------------------------------------------------------------------
+
+QUOTES, LINES = "dataverse.quote.changes", "dataverse.quotedetail.changes"
+
+
+def change(table: str, operation: str, **record: Any) -> dict[str, Any]:
+    return {"message_id": str(uuid4()), "table": table, "operation": operation,
+            "occurred_at": "2026-11-24T10:00:00Z", "user": "alice", "record": record}
+
+
+def quote(number: str, operation: str = "create", **columns: Any) -> dict[str, Any]:
+    base = {"quoteid": f"id-{number}", "msdyn_quotenumber": number}
+    if operation == "create":
+        base |= {"name": "Office PCs", "customerid": "US-001", "transactioncurrencyid": "USD", "statecode": 0,
+                 "statuscode": 1, "revisionnumber": 0}
+    return change("quote", operation, **base, **columns)
+
+
+def line(number: str, sequence: int, operation: str = "create", **columns: Any) -> dict[str, Any]:
+    base = {"quotedetailid": f"id-{number}/{sequence}", "msdyn_quotenumber": number, "sequencenumber": sequence}
+    if operation == "create":
+        base |= {"productid": "PC-1", "quantity": "3", "priceperunit": "500.00", "manualdiscountamount": "10.00",
+                 "msdyn_shippingsite": "1", "msdyn_shippingwarehouse": "11"}
+    return change("quotedetail", operation, **base, **columns)
+
+
+async def test_a_chunk_of_quote_changes_forwards_what_one_by_one_forwards(pools) -> None:
+    chunk = [
+        quote("C-1"),
+        quote("C-2"),
+        quote("C-1", "update", name="Renamed"),
+        quote("C-1", "update", name="Active", statecode=1, statuscode=2),  # two commands: update, quote.send
+        quote("C-2", "update", statecode=3, statuscode=1),  # no such state and status pair: refused, put back
+        quote("C-2", "delete"),
+    ]
+    # A change the maps cannot translate (error log) sends its whole chunk the one-by-one way
+    # (the run again in savepoints), so it comes in a chunk of its own.
+    failing = [quote("C-1", "update", name="Again"), quote("C-3", "update", name="Never created")]
+    state = await _same_either_way(pools, None, chunk, failing, topic=QUOTES)
+    assert state["set_based"] == [True, False]
+    assert state["outcomes"] == [["handled"] * len(chunk), ["handled", "handled"]]
+    commands = [value["payload"]["type"] for topic, _, value in state["writes"] if topic == "quote.sales-commands"]
+    assert commands == ["quote.create", "quote.create", "quote.update", "quote.update", "quote.send", "quote.delete",
+                        "quote.update"]
+    assert [value["code"] for topic, _, value in state["writes"] if topic == "dataverse.notifications"] == [
+        "command.invalid"]
+    assert len(state["tables"]["error_log"]) == 1
+    assert sum(row["command_id"].endswith("/2") for row in state["tables"]["forwarded_command"]) == 1
+    assert len(state["tables"]["forwarded_command"]) == 7
+
+
+async def test_a_chunk_of_line_changes_holds_and_forwards_as_one_by_one_does(pools) -> None:
+    async def quote_known(conn: asyncpg.Connection) -> None:
+        await repo.save_sales_row_recording_change(conn, "m-q", "quote", "C-1", "C-1", {"msdyn_quotenumber": "C-1"},
+                                                   "id-C-1")
+
+    state = await _same_either_way(pools, quote_known, [
+        line("C-1", 1), line("C-1", 2),
+        line("C-9", 1),  # its quote is not known yet: held
+        line("C-1", 1, "update", quantity="5"),
+        line("C-1", 2, "update", quantity="-1"),  # refused: put back
+        line("C-1", 2, "delete"),
+    ], topic=LINES)
+    assert state["set_based"] == [True]
+    assert [h["parent_key"] for h in state["tables"]["held_change"]] == ["C-9"]
+    commands = [value["payload"]["type"] for topic, _, value in state["writes"] if topic == "quote.sales-commands"]
+    assert commands == ["quote.add-line", "quote.add-line", "quote.update-line", "quote.delete-line"]
+
+
+async def test_a_quote_created_in_a_chunk_releases_its_held_lines_as_one_by_one_does(pools) -> None:
+    held = line("C-1", 1)  # the same change in both databases
+
+    async def line_held(conn: asyncpg.Connection) -> None:
+        await repo.hold(conn, "quotation-lines", "C-1", held)
+
+    state = await _same_either_way(pools, line_held, [quote("C-1"), quote("C-2"), quote("C-1", "update", name="B")],
+                                   topic=QUOTES)
+    assert state["set_based"] == [True]
+    assert state["tables"]["held_change"] == []
+    commands = [value["payload"]["type"] for topic, _, value in state["writes"] if topic == "quote.sales-commands"]
+    assert commands == ["quote.create", "quote.add-line", "quote.create", "quote.update"]
+
+
+async def test_changes_of_a_paused_map_are_queued_as_one_by_one_does(pools) -> None:
+    async def paused(conn: asyncpg.Connection) -> None:
+        await repo.set_map_state(conn, "quotation-header", "Paused")
+
+    state = await _same_either_way(pools, paused, [quote("C-1"), quote("C-1", "update", name="B")], topic=QUOTES)
+    assert state["set_based"] == [False]
+    assert len(state["tables"]["queued_change"]) == 2
+
+
+async def test_a_refusal_after_a_change_of_the_same_row_in_the_chunk_restores_as_one_by_one_does(pools) -> None:
+    scm = quotation("C-1", 1, 1)
+
+    async def line_known(conn: asyncpg.Connection) -> None:
+        # SCM has the quote and its line 1; Sales has both rows
+        document = quote_domain.snapshot(scm).model_dump(mode="json")
+        await repo.save_scm_document(conn, SCM_QUOTE_EVENTS, "C-1", 1, document, False)
+        await repo.save_sales_row(conn, "quote", "C-1", {"msdyn_quotenumber": "C-1"}, "id-C-1")
+        await repo.save_sales_row(conn, "quotedetail", "C-1/1", line("C-1", 1)["record"], "id-C-1/1")
+
+    state = await _same_either_way(pools, line_known, [
+        line("C-1", 1, "update", quantity="5"),  # saved when the chunk ends ...
+        line("C-1", 1, "update", quantity="-1"),  # ... unless a refusal of the same row writes it first
+    ], topic=LINES)
+    assert state["set_based"] == [True]
+    assert [value["code"] for topic, _, value in state["writes"] if topic == "dataverse.notifications"] == [
+        "command.invalid"]
+    [row] = [r for r in state["tables"]["sales_row"] if r["alt_key"] == "C-1/1"]
+    assert row["record"]["quantity"] == "1"  # SCM's, put back
