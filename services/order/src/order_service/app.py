@@ -13,10 +13,10 @@ from q2c_contracts.topics import (
     SCM_ORDER_COMMANDS,
     SCM_QUOTE_EVENTS,
 )
-from q2c_messaging.consumer import Route, envelope_route
+from q2c_messaging.consumer import ChunkHooks, Route, envelope_route
 from q2c_messaging.runtime import ServiceRuntime
 
-from .service import SERVICE, OrderService
+from .service import SERVICE, OrderService, QuotationCopies
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -30,8 +30,10 @@ def build() -> ServiceRuntime:
                                  service.on_sales_command))
     runtime.route(envelope_route(ORDER_INVOICING_REQUESTS, {"order.invoicing-request": InvoicingRequest},
                                  service.on_invoicing_request))
+    # the quotation copies of a chunk's quote events go in one statement (docs/orders-and-invoices.md)
     runtime.route(Route(topic=SCM_QUOTE_EVENTS, parse=QuoteEvent.model_validate,
-                        message_id=lambda e: e.event_id, handle=service.on_quote_event))
+                        message_id=lambda e: e.event_id, handle=service.on_quote_event,
+                        chunk=ChunkHooks(QuotationCopies.start, QuotationCopies.end)))
     runtime.route(Route(topic=SCM_FEATURE_EVENTS, parse=FeatureStateEvent.model_validate,
                         message_id=lambda e: e.event_id, handle=service.on_feature))
     return runtime

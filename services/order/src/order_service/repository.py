@@ -101,6 +101,19 @@ async def store_quotation(conn: asyncpg.Connection, version: int, quotation: Quo
         quotation.SALESQUOTATIONNUMBER, version, quotation.model_dump(mode="json"))
 
 
+async def store_quotations(conn: asyncpg.Connection, copies: list[tuple[int, QuotationSnapshot]]) -> None:
+    """`store_quotation` for many quotations (version, snapshot; one per number) in one statement,
+    rows locked in number order."""
+    copies = sorted(copies, key=lambda copy: copy[1].SALESQUOTATIONNUMBER)
+    await conn.execute(
+        """INSERT INTO quotation_copy (number, version, snapshot)
+           SELECT * FROM unnest($1::text[], $2::integer[], $3::jsonb[])
+           ON CONFLICT (number) DO UPDATE SET version = EXCLUDED.version, snapshot = EXCLUDED.snapshot
+           WHERE quotation_copy.version < EXCLUDED.version""",
+        [q.SALESQUOTATIONNUMBER for _, q in copies], [v for v, _ in copies],
+        [q.model_dump(mode="json") for _, q in copies])
+
+
 async def quotation(conn: asyncpg.Connection, number: str | None) -> QuotationSnapshot | None:
     if not number:
         return None

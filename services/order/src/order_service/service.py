@@ -3,20 +3,21 @@ from the invoice service, quotation and feature events. Each runs inside the con
 recipe's transaction, on the order's locked row, and answers exactly once."""
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncpg
 
 from q2c_contracts import limits, refusals
 from q2c_contracts.order import InvoicingDecision, InvoicingRequest, SalesOrderCommand
-from q2c_contracts.quote import QuoteEvent
+from q2c_contracts.quote import QuotationSnapshot, QuoteEvent
 from q2c_contracts.scm import FeatureStateEvent, ScmCommand
 from q2c_contracts.vocabulary import SALES, SCM
 from q2c_messaging.consumer import Handling, Typed
 from q2c_messaging.outbox import Outbox
 from q2c_messaging.results import refuse_bad_envelope
 from q2c_observability import get_logger
+from q2c_persistence import Connection
 
 from . import decisions
 from . import repository as repo
@@ -43,6 +44,33 @@ DOCUMENTS: dict[str, tuple[str, Callable[[Order, dict[str, Any]], Order]]] = {
 }
 
 
+@dataclass
+class QuotationCopies:
+    """The quotation copies a chunk of quote events keeps (the chunk hooks, docs/messaging.md):
+    per quotation the newest version, as `store_quotation` one event after another would leave
+    it, written in one statement at the chunk's end, or before an event that makes an order."""
+
+    latest: dict[str, tuple[int, QuotationSnapshot]] = field(default_factory=dict)
+
+    def keep(self, version: int, quotation: QuotationSnapshot) -> None:
+        number = quotation.SALESQUOTATIONNUMBER
+        if number not in self.latest or self.latest[number][0] < version:  # the first of a version stays
+            self.latest[number] = (version, quotation)
+
+    async def write(self, conn: Connection) -> None:
+        if self.latest:
+            await repo.store_quotations(conn, list(self.latest.values()))
+        self.latest = {}
+
+    @staticmethod
+    async def start(_conn: Connection, _events: list[QuoteEvent]) -> "QuotationCopies":
+        return QuotationCopies()
+
+    @staticmethod
+    async def end(conn: Connection, copies: "QuotationCopies") -> None:
+        await copies.write(conn)
+
+
 class OrderService:
 
     # --- entry points ------------------------------------------------------------------------------
@@ -66,10 +94,16 @@ class OrderService:
     async def on_quote_event(self, handling: Handling[QuoteEvent]) -> None:
         """`scm.quote.events`: keep the quotation copy; TV-17, a quotation confirmed in SCM while
         SCM owns it becomes an SCM order, once whatever the redeliveries."""
-        conn, event = handling.conn, handling.message
+        conn, event, copies = handling.conn, handling.message, handling.chunk
         quotation = event.quotation
+        makes_order = decisions.makes_order_on_confirm(event.type, quotation)
+        if isinstance(copies, QuotationCopies):
+            if not makes_order:
+                copies.keep(event.version, quotation)  # written with the chunk's others at its end
+                return
+            await copies.write(conn)  # what follows reads the copies
         await repo.store_quotation(conn, event.version, quotation)
-        if not decisions.makes_order_on_confirm(event.type, quotation):
+        if not makes_order:
             return
         made = await repo.order_made_for_confirm(conn, quotation.SALESQUOTATIONNUMBER)
         if made:
