@@ -2,6 +2,7 @@
 sequence and the message processor (docs/quote-lifecycle.md)."""
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 from q2c_contracts.order import OrderEvent
@@ -15,12 +16,13 @@ from q2c_contracts.topics import (
     SCM_ORDER_EVENTS,
     SCM_QUOTE_COMMANDS,
 )
-from q2c_messaging.consumer import Route, envelope_route
+from q2c_messaging.consumer import ChunkHooks, Route, Typed, envelope_route
 from q2c_messaging.outbox import Outbox
 from q2c_messaging.runtime import ServiceRuntime
 from q2c_persistence import Connection
 
 from . import processor
+from .quotations import ChunkQuotations
 from .service import SERVICE, QuoteService
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -36,8 +38,17 @@ def build() -> ServiceRuntime:
     service = QuoteService(outbox_for, wake.set)
     runtime.route(Route(topic=SCM_QUOTE_COMMANDS, parse=ScmCommand.model_validate,
                         message_id=lambda c: c.command_id, handle=service.on_scm_command))
-    runtime.route(envelope_route(QUOTE_SALES_COMMANDS, {"quote.sales-command": SalesQuoteCommand},
-                                 service.on_sales_command))
+    async def start(conn: Connection, commands: list[Typed[SalesQuoteCommand]]) -> ChunkQuotations:
+        """The quotations a chunk of Sales commands names, read in one statement (docs/quote-lifecycle.md)."""
+        numbers = {number for typed in commands for number in (typed.payload.target, typed.payload.data.get(
+            "quotation_number")) if isinstance(number, str) and number}
+        return await ChunkQuotations.start(conn, numbers)
+
+    async def end(_conn: Connection, quotations: ChunkQuotations) -> None:
+        await quotations.end()
+
+    runtime.route(replace(envelope_route(QUOTE_SALES_COMMANDS, {"quote.sales-command": SalesQuoteCommand},
+                                         service.on_sales_command), chunk=ChunkHooks(start, end)))
     runtime.route(envelope_route(OWNERSHIP_DECISIONS, {"ownership.approved": OwnershipDecision,
                                                        "ownership.rejected": OwnershipDecision},
                                  service.on_decision))

@@ -23,8 +23,17 @@ FROM quotation q WHERE q.number = $1
 
 async def load(conn: asyncpg.Connection, number: str, *, lock: bool = True) -> Quotation | None:
     row = await conn.fetchrow(_LOAD + (" FOR UPDATE OF q" if lock else ""), number)
-    if row is None:
-        return None
+    return _quotation(row) if row is not None else None
+
+
+async def load_many(conn: asyncpg.Connection, numbers: list[str]) -> dict[str, Quotation]:
+    """`load` (locked) for many quotations in one statement, rows locked in number order."""
+    rows = await conn.fetch(_LOAD.replace("WHERE q.number = $1", "WHERE q.number = ANY($1::text[])")
+                            + " ORDER BY q.number FOR UPDATE OF q", numbers)
+    return {row["number"]: _quotation(row) for row in rows}
+
+
+def _quotation(row: asyncpg.Record) -> Quotation:
     return Quotation(
         number=row["number"], status=row["status"], origin=row["origin"], ownership=row["ownership"],
         customer=row["customer"], currency=row["currency"], name=row["name"],
@@ -77,9 +86,17 @@ ON CONFLICT (journal_number) DO NOTHING
 
 async def save(conn: asyncpg.Connection, quote: Quotation) -> None:
     """Write the whole quotation (header upsert; lines and journals replaced)."""
+    await conn.execute(_SAVE, *_save_args(quote))
+
+
+async def save_many(conn: asyncpg.Connection, quotes: list[Quotation]) -> None:
+    """`save` for many quotations in one round trip (asyncpg pipelines `executemany`)."""
+    await conn.executemany(_SAVE, [_save_args(quote) for quote in quotes])
+
+
+def _save_args(quote: Quotation) -> tuple[Any, ...]:
     lines = quote.lines
-    await conn.execute(
-        _SAVE,
+    return (
         quote.number, quote.status, quote.origin, quote.ownership, quote.customer, quote.currency, quote.name,
         quote.requested_shipping_date, quote.generated_sales_order, quote.version,
         [x.sequence for x in lines], [x.product for x in lines], [x.quantity for x in lines],

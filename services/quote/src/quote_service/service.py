@@ -23,6 +23,7 @@ from . import repository as repo
 from .answers import Command, answer, publish_quote
 from .domain import InvalidCommand, Quotation
 from .link_rules import links_on_confirm
+from .quotations import ChunkQuotations, Quotations
 
 log = get_logger(__name__)
 
@@ -62,7 +63,9 @@ class QuoteService:
         user = c.user
         command = Command(c.command_id, c.type, c.target, "sales", user.name if user else None,
                           tuple(user.privileges) if user else (), c.data)
-        await self.handle(handling.conn, handling.outbox, command)
+        # a chunk's quotations (`ChunkQuotations`, the route's chunk hooks), else the tables
+        store = handling.chunk if isinstance(handling.chunk, ChunkQuotations) else None
+        await self.handle(handling.conn, handling.outbox, command, store)
 
     async def on_feature(self, handling: Handling[FeatureStateEvent]) -> None:
         """`scm.feature.events`: keep the copy the rules read."""
@@ -78,7 +81,9 @@ class QuoteService:
 
     # --- commands -----------------------------------------------------------------------------
 
-    async def handle(self, conn: asyncpg.Connection, outbox: Outbox, command: Command) -> None:
+    async def handle(self, conn: asyncpg.Connection, outbox: Outbox, command: Command,
+                     store: Quotations | None = None) -> None:
+        store = store or Quotations(conn)
         if nul := limits.nul_paths(command.data, "data"):  # no lookup may take it to PostgreSQL
             await answer(outbox, command, "rejected", code=refusals.COMMAND_INVALID,
                          text=f"{nul[0]} must not contain the character U+0000 (NUL)")
@@ -89,50 +94,51 @@ class QuoteService:
             log.info("processor.run", processed=count)
             await answer(outbox, command, "accepted", target="processor")
         elif command.type == "quote.create":
-            await self._create(conn, outbox, command, features)
+            await self._create(store, outbox, command, features)
         elif command.type in DATA_EDITS:
-            await self._edit(conn, outbox, command, features)
+            await self._edit(store, outbox, command, features)
         elif command.type in SCM_LIFECYCLE or (command.issuer == "sales" and command.type in domain.LIFECYCLE_TYPES):
-            await self._ask_ownership(conn, outbox, command)
+            await self._ask_ownership(store, outbox, command)
         else:
             known = sorted(["quote.create", *DATA_EDITS, *SCM_LIFECYCLE] + (
                 ["processor.run"] if command.issuer == "scm" else ["quote.revise"]))
             await answer(outbox, command, "rejected", code=refusals.COMMAND_INVALID,
                          text=f"Unknown command type {command.type!r}; expected one of {', '.join(known)}")
 
-    async def _create(self, conn: asyncpg.Connection, outbox: Outbox, command: Command,
+    async def _create(self, store: Quotations, outbox: Outbox, command: Command,
                       features: domain.Features) -> None:
         given = command.data.get("quotation_number") or (command.target if command.issuer == "sales" else None)
         if given is not None and (not isinstance(given, str) or not given.strip()):
             await answer(outbox, command, "rejected", code=refusals.COMMAND_INVALID,
                          text="data.quotation_number must be a non-empty text")
             return
-        if given and await repo.exists(conn, given):
+        if given and await store.exists(given):
             # The answer carries the existing quotation: for that number it is the truth.
             await answer(outbox, command, "rejected", **_code_text(refusals.NUMBER_COLLISION), target=given,
-                         quote=await repo.load(conn, given, lock=False))
+                         quote=await store.load(given, lock=False))
             return
-        number = given or await self._next_number(conn, features)
+        number = given or await self._next_number(store, features)
         try:
             quote = domain.new_quotation(number, command.issuer, command.data, features)
         except InvalidCommand as exc:
             await answer(outbox, command, "rejected", code=refusals.COMMAND_INVALID, text=str(exc), target=number)
             return
-        await repo.save(conn, quote)
+        await store.save(quote)
         await publish_quote(outbox, quote, "quote.created", command.command_id)
         await answer(outbox, command, "accepted", target=number, quote=quote)
 
-    async def _next_number(self, conn: asyncpg.Connection, features: domain.Features) -> str:
+    async def _next_number(self, store: Quotations, features: domain.Features) -> str:
         """The next free number of the SCM sequence (a number taken by a Sales-created quote
         is skipped, never reused)."""
         while True:
-            number = domain.format_number(features.number_prefix, await repo.next_value(conn, "quotation_number_seq"))
-            if not await repo.exists(conn, number):
+            number = domain.format_number(features.number_prefix,
+                                          await repo.next_value(store.conn, "quotation_number_seq"))
+            if not await store.exists(number):
                 return number
 
-    async def _edit(self, conn: asyncpg.Connection, outbox: Outbox, command: Command,
+    async def _edit(self, store: Quotations, outbox: Outbox, command: Command,
                     features: domain.Features) -> None:
-        quote = await self._existing(conn, outbox, command)
+        quote = await self._existing(store, outbox, command)
         if quote is None:
             return
         refusal = domain.edit_refusal(quote, command.issuer, features)
@@ -146,16 +152,16 @@ class QuoteService:
             await answer(outbox, command, "rejected", code=refusals.COMMAND_INVALID, text=str(exc), quote=quote)
             return
         changed = replace(changed, version=quote.version + 1)
-        await repo.save(conn, changed)
+        await store.save(changed)
         await publish_quote(outbox, changed, event_type, command.command_id)
         await answer(outbox, command, "accepted", quote=changed)
 
-    async def _existing(self, conn: asyncpg.Connection, outbox: Outbox, command: Command) -> Quotation | None:
+    async def _existing(self, store: Quotations, outbox: Outbox, command: Command) -> Quotation | None:
         if not command.target:
             await answer(outbox, command, "rejected", code=refusals.COMMAND_INVALID,
                          text="target is required: the quotation number")
             return None
-        quote = await repo.load(conn, command.target)
+        quote = await store.load(command.target)
         if quote is None:
             await answer(outbox, command, "rejected", code=NOT_FOUND,
                          text=refusals.not_found_text(command.target))
@@ -163,12 +169,12 @@ class QuoteService:
 
     # --- lifecycle: ask the ownership service, apply its approval ------------------------------
 
-    async def _ask_ownership(self, conn: asyncpg.Connection, outbox: Outbox, command: Command) -> None:
-        quote = await self._existing(conn, outbox, command)
+    async def _ask_ownership(self, store: Quotations, outbox: Outbox, command: Command) -> None:
+        quote = await self._existing(store, outbox, command)
         if quote is None:
             return
         request_id = str(uuid4())
-        await repo.add_pending(conn, command_id=command.command_id, number=quote.number, type=command.type,
+        await repo.add_pending(store.conn, command_id=command.command_id, number=quote.number, type=command.type,
                                action=domain.LIFECYCLE_TYPES[command.type], issuer=command.issuer,
                                user=command.user, privileges=list(command.privileges), data=command.data,
                                request_id=request_id, version=quote.version)
