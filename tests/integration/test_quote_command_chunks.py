@@ -40,6 +40,8 @@ async def test_a_chunk_of_sales_commands_does_what_one_by_one_does(databases) ->
         command("quote.update-line", "C-1", sequence_number=1, quantity="-1"),  # refused: command.invalid
         command("quote.send", "C-1"),  # asks the ownership service
         command("quote.update", "C-2", name="Renamed"),
+        # U+0000 in a number: refused before any lookup, and the chunk's read leaves it out
+        command("quote.create", "C-3", quotation_number="C-\u00003", currency="USD", customer_account="US-001"),
     ]
     state = await same_either_way(databases, QUOTES, QUOTE_SALES_COMMANDS, None, chunk, [
         command("quote.add-line", "C-2", sequence_number=1, **LINE)])  # the next chunk reads what this one wrote
@@ -52,5 +54,6 @@ async def test_a_chunk_of_sales_commands_does_what_one_by_one_does(databases) ->
     assert ("quote.create", "rejected", "number.collision") in results
     assert ("quote.add-line", "rejected", "quote.not-found") in results
     assert ("quote.update-line", "rejected", "command.invalid") in results
+    assert ("quote.create", "rejected", "command.invalid") in results
     assert [r["command_id"] for r in state["tables"]["pending_command"]] == [chunk[8]["payload"]["command_id"]]
     assert [topic for topic, _, _ in state["writes"]].count("ownership.requests") == 1

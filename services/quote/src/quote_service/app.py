@@ -40,8 +40,9 @@ def build() -> ServiceRuntime:
                         message_id=lambda c: c.command_id, handle=service.on_scm_command))
     async def start(conn: Connection, commands: list[Typed[SalesQuoteCommand]]) -> ChunkQuotations:
         """The quotations a chunk of Sales commands names, read in one statement (docs/quote-lifecycle.md)."""
+        # A number with U+0000 is refused by its command before any lookup (PostgreSQL holds none)
         numbers = {number for typed in commands for number in (typed.payload.target, typed.payload.data.get(
-            "quotation_number")) if isinstance(number, str) and number}
+            "quotation_number")) if isinstance(number, str) and number and "\x00" not in number}
         return await ChunkQuotations.start(conn, numbers)
 
     async def end(_conn: Connection, quotations: ChunkQuotations) -> None:
