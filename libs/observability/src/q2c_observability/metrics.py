@@ -10,7 +10,7 @@ HANDLER_SECONDS = Histogram("q2c_handler_seconds", "Time to handle one message, 
                             ["service", "topic"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5))
 # How many records share one transaction (one inbox claim, one outbox insert, one commit): the
 # per-chunk statements are paid once per transaction, so small transactions under load mean
-# per-message cost (docs/performance.md "Records per transaction").
+# per-message cost (docs/performance.md, "Sixth session").
 TRANSACTION_RECORDS = Histogram("q2c_transaction_records", "Records handled in one database transaction "
                                 "(a chunk of one partition's poll)", ["service", "topic"],
                                 buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 100))

@@ -64,7 +64,6 @@ def build() -> ServiceRuntime:
     runtime = ServiceRuntime(SERVICE, MIGRATIONS)
     maps = load_maps()  # a broken map stops the start here, with its reason
     engine = Engine(Sync(maps))
-    maps_by_events = engine.sync.by_events
 
     def change_route(tmap: TableMap) -> Route[DataverseChange]:
         async def handle(h: Handling[DataverseChange]) -> None:
@@ -102,7 +101,7 @@ def build() -> ServiceRuntime:
 
         # Documents' events are handled set-based per chunk (docs/performance.md, "Sixth
         # session"); the switches' events, a few a day, one by one.
-        documents = maps_by_events[topic][0].scm.document is not None
+        documents = engine.sync.by_events[topic][0].scm.document is not None
         return Route(topic=topic, parse=EVENT_MODELS[topic].model_validate, message_id=lambda e: e.event_id,
                      handle=handle, chunk=ChunkHooks(start, end) if documents else None)
 

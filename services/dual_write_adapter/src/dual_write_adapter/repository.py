@@ -109,17 +109,26 @@ async def save_sales_rows(conn: asyncpg.Connection,
                           rows: list[tuple[str, str, str | None, dict[str, Any], bool]]) -> None:
     """`save_sales_row` for many rows (table, key, primary id, record, deleted) in one statement;
     a key saved twice keeps its last save (one statement may not update a row twice)."""
+    if rows:
+        await conn.execute(_upsert_sales_rows(1), *_sales_row_columns(rows))
+
+
+def _upsert_sales_rows(first: int) -> str:
+    """`_SAVE_SALES_ROW` for many rows, given as five arrays from parameter `first` on (one
+    statement may upsert a row once only: `_sales_row_columns` keeps each key's last save)."""
+    tables, keys, primary_ids, records, deleted = (f"${n}" for n in range(first, first + 5))
+    return f"""INSERT INTO sales_row (sales_table, alt_key, primary_id, record, deleted)
+               SELECT * FROM unnest({tables}::text[], {keys}::text[], {primary_ids}::text[], {records}::jsonb[],
+                                    {deleted}::boolean[])
+               ON CONFLICT (sales_table, alt_key) DO UPDATE SET
+                   primary_id = COALESCE(EXCLUDED.primary_id, sales_row.primary_id), record = EXCLUDED.record,
+                   deleted = EXCLUDED.deleted, updated_at = now()"""
+
+
+def _sales_row_columns(rows: list[tuple[str, str, str | None, dict[str, Any], bool]]) -> list[list[Any]]:
+    """Rows (table, key, primary id, record, deleted) as the five arrays `_upsert_sales_rows` takes."""
     last = {(row[0], row[1]): row for row in rows}
-    if not last:
-        return
-    columns = list(zip(*last.values(), strict=True))
-    await conn.execute(
-        """INSERT INTO sales_row (sales_table, alt_key, primary_id, record, deleted)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::boolean[])
-           ON CONFLICT (sales_table, alt_key) DO UPDATE SET
-               primary_id = COALESCE(EXCLUDED.primary_id, sales_row.primary_id), record = EXCLUDED.record,
-               deleted = EXCLUDED.deleted, updated_at = now()""",
-        *map(list, columns))
+    return [list(column) for column in zip(*last.values(), strict=True)] if last else [[], [], [], [], []]
 
 
 _SAVE_SALES_ROW = """
@@ -222,21 +231,15 @@ async def finish_event_chunk(conn: asyncpg.Connection, applied: list[tuple[str, 
                              rows: list[tuple[str, str, str | None, dict[str, Any], bool]]) -> None:
     """`mark_applied`'s write for a whole chunk of events ((map, number, version, document),
     one per map and number) and `save_sales_rows`, in one statement."""
-    last = {(row[0], row[1]): row for row in rows}
-    columns = list(zip(*last.values(), strict=True)) if last else [[]] * 5
     await conn.execute(
-        """WITH applied AS (
-               INSERT INTO map_applied (map, number, version, document)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::jsonb[])
-               ON CONFLICT (map, number) DO UPDATE SET version = EXCLUDED.version, document = EXCLUDED.document
-               WHERE map_applied.version < EXCLUDED.version)
-           INSERT INTO sales_row (sales_table, alt_key, primary_id, record, deleted)
-           SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::jsonb[], $9::boolean[])
-           ON CONFLICT (sales_table, alt_key) DO UPDATE SET
-               primary_id = COALESCE(EXCLUDED.primary_id, sales_row.primary_id), record = EXCLUDED.record,
-               deleted = EXCLUDED.deleted, updated_at = now()""",
+        f"""WITH applied AS (
+                INSERT INTO map_applied (map, number, version, document)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::jsonb[])
+                ON CONFLICT (map, number) DO UPDATE SET version = EXCLUDED.version, document = EXCLUDED.document
+                WHERE map_applied.version < EXCLUDED.version)
+            {_upsert_sales_rows(5)}""",
         [a[0] for a in applied], [a[1] for a in applied], [a[2] for a in applied], [a[3] for a in applied],
-        *map(list, columns))
+        *_sales_row_columns(rows))
 
 
 async def start_change_chunk(conn: asyncpg.Connection, map_name: str, parent: tuple[str, str] | None,
@@ -270,21 +273,14 @@ async def save_change_chunk(conn: asyncpg.Connection, recorded: list[tuple[str, 
     change (message id, table, key), `save_sales_rows`, and the forwarded commands (command id,
     message id, type; `record_command` with the ids counted by the chunk). The commands'
     foreign key is checked at the end of the statement, when the changes are in."""
-    last = {(row[0], row[1]): row for row in rows}
-    columns = list(zip(*last.values(), strict=True)) if last else [[]] * 5
     await conn.execute(
-        """WITH recorded AS (
-               INSERT INTO sales_change (message_id, sales_table, alt_key)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING),
-           saved AS (
-               INSERT INTO sales_row (sales_table, alt_key, primary_id, record, deleted)
-               SELECT * FROM unnest($4::text[], $5::text[], $6::text[], $7::jsonb[], $8::boolean[])
-               ON CONFLICT (sales_table, alt_key) DO UPDATE SET
-                   primary_id = COALESCE(EXCLUDED.primary_id, sales_row.primary_id), record = EXCLUDED.record,
-                   deleted = EXCLUDED.deleted, updated_at = now())
-           INSERT INTO forwarded_command (command_id, sales_message_id, command_type)
-           SELECT * FROM unnest($9::text[], $10::text[], $11::text[])""",
-        [r[0] for r in recorded], [r[1] for r in recorded], [r[2] for r in recorded], *map(list, columns),
+        f"""WITH recorded AS (
+                INSERT INTO sales_change (message_id, sales_table, alt_key)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING),
+            saved AS ({_upsert_sales_rows(4)})
+            INSERT INTO forwarded_command (command_id, sales_message_id, command_type)
+            SELECT * FROM unnest($9::text[], $10::text[], $11::text[])""",
+        [r[0] for r in recorded], [r[1] for r in recorded], [r[2] for r in recorded], *_sales_row_columns(rows),
         [c[0] for c in commands], [c[1] for c in commands], [c[2] for c in commands])
 
 

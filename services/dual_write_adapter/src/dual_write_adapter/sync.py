@@ -105,9 +105,10 @@ class Mirrors:
 
 
 class ChunkMirrors(Mirrors):
-    """The mirror rows of a chunk of SCM events (`Sync.start_events`): fetched for the whole
-    chunk in one statement, every save kept in memory, so that the next event of the chunk
-    reads what an earlier one saved, and written once at the chunk's end (`Sync.end_events`).
+    """The mirror rows of a chunk of SCM events or Sales changes (`Sync.start_events`,
+    `start_changes`): fetched for the whole chunk in one statement, every save kept in memory,
+    so that the next record of the chunk reads what an earlier one saved, and written when the
+    chunk ends (`take_rows`).
     A key neither fetched nor saved is read (and locked) from the table when asked for: no save
     of the chunk can be waiting for it, so nothing needs to be written first."""
 
@@ -138,7 +139,7 @@ class ChunkMirrors(Mirrors):
         self._pending[(table, save.key)] = (table, save.key, primary_id, save.record, save.deleted)
 
     async def flush(self) -> None:
-        """Nothing before the chunk's end (`rows`)."""
+        """Nothing before the chunk's end (`take_rows`)."""
 
     def take_rows(self) -> list[tuple[str, str, str | None, dict[str, Any], bool]]:
         """The deferred saves, to be written now; the rows stay known as saved."""

@@ -17,19 +17,20 @@ SELECT q.*,
              FROM quotation_line l WHERE l.number = q.number ORDER BY l.sequence) AS lines,
        ARRAY(SELECT ROW(j.journal_number, j.type)
              FROM quotation_journal j WHERE j.number = q.number ORDER BY j.position) AS journals
-FROM quotation q WHERE q.number = $1
+FROM quotation q
 """
+_LOAD_ONE = _LOAD + "WHERE q.number = $1"
+_LOAD_MANY = _LOAD + "WHERE q.number = ANY($1::text[]) ORDER BY q.number FOR UPDATE OF q"
 
 
 async def load(conn: asyncpg.Connection, number: str, *, lock: bool = True) -> Quotation | None:
-    row = await conn.fetchrow(_LOAD + (" FOR UPDATE OF q" if lock else ""), number)
+    row = await conn.fetchrow(_LOAD_ONE + (" FOR UPDATE OF q" if lock else ""), number)
     return _quotation(row) if row is not None else None
 
 
 async def load_many(conn: asyncpg.Connection, numbers: list[str]) -> dict[str, Quotation]:
     """`load` (locked) for many quotations in one statement, rows locked in number order."""
-    rows = await conn.fetch(_LOAD.replace("WHERE q.number = $1", "WHERE q.number = ANY($1::text[])")
-                            + " ORDER BY q.number FOR UPDATE OF q", numbers)
+    rows = await conn.fetch(_LOAD_MANY, numbers)
     return {row["number"]: _quotation(row) for row in rows}
 
 
