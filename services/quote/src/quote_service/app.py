@@ -50,9 +50,14 @@ def build() -> ServiceRuntime:
 
     runtime.route(replace(envelope_route(QUOTE_SALES_COMMANDS, {"quote.sales-command": SalesQuoteCommand},
                                          service.on_sales_command), chunk=ChunkHooks(start, end)))
-    runtime.route(envelope_route(OWNERSHIP_DECISIONS, {"ownership.approved": OwnershipDecision,
-                                                       "ownership.rejected": OwnershipDecision},
-                                 service.on_decision))
+    async def start_decisions(conn: Connection, decisions: list[Typed[OwnershipDecision]]) -> ChunkQuotations:
+        """The commands a chunk of decisions decides and their quotations, read in two statements."""
+        return await ChunkQuotations.start_decisions(conn, {
+            typed.payload.command_id for typed in decisions if "\x00" not in typed.payload.command_id})
+
+    runtime.route(replace(envelope_route(OWNERSHIP_DECISIONS, {"ownership.approved": OwnershipDecision,
+                                                               "ownership.rejected": OwnershipDecision},
+                                         service.on_decision), chunk=ChunkHooks(start_decisions, end)))
     runtime.route(Route(topic=SCM_FEATURE_EVENTS, parse=FeatureStateEvent.model_validate,
                         message_id=lambda e: e.event_id, handle=service.on_feature))
     runtime.route(Route(topic=SCM_ORDER_EVENTS, parse=OrderEvent.model_validate,

@@ -1,5 +1,6 @@
 """SQL for the quote service's own tables."""
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -143,8 +144,37 @@ async def add_pending(conn: asyncpg.Connection, *, command_id: str, number: str,
         request_id, version)
 
 
-async def pending(conn: asyncpg.Connection, command_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM pending_command WHERE command_id = $1 FOR UPDATE", command_id)
+# privileges and data go as JSON text: in a jsonb[] parameter asyncpg would take a list for
+# one more dimension of the array.
+_ADD_PENDING_MANY = """
+INSERT INTO pending_command (command_id, number, type, action, issuer, user_name, privileges, data, request_id,
+                             asked_version)
+SELECT command_id, number, type, action, issuer, user_name, privileges::jsonb, data::jsonb, request_id,
+       asked_version
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::text[], $10::integer[])
+    AS c(command_id, number, type, action, issuer, user_name, privileges, data, request_id, asked_version)
+"""
+
+
+async def add_pending_many(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:
+    """`add_pending` for many commands in one statement (rows keyed as `add_pending`'s arguments)."""
+    await conn.execute(_ADD_PENDING_MANY, *(
+        [json.dumps(row[name]) if name in ("privileges", "data") else row[name] for row in rows]
+        for name in ("command_id", "number", "type", "action", "issuer", "user", "privileges", "data",
+                     "request_id", "version")))
+
+
+async def pending(conn: asyncpg.Connection, command_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow("SELECT * FROM pending_command WHERE command_id = $1 FOR UPDATE", command_id)
+    return dict(row) if row is not None else None
+
+
+async def pending_many(conn: asyncpg.Connection, command_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """`pending` for many commands in one statement, rows locked in command id order."""
+    rows = await conn.fetch("SELECT * FROM pending_command WHERE command_id = ANY($1::text[]) "
+                            "ORDER BY command_id FOR UPDATE", command_ids)
+    return {row["command_id"]: dict(row) for row in rows}
 
 
 async def reask(conn: asyncpg.Connection, command_id: str, request_id: str, version: int) -> None:
@@ -156,6 +186,14 @@ async def reask(conn: asyncpg.Connection, command_id: str, request_id: str, vers
 async def close_pending(conn: asyncpg.Connection, command_id: str, state: str) -> None:
     await conn.execute(
         "UPDATE pending_command SET state = $2, decided_at = now() WHERE command_id = $1", command_id, state)
+
+
+async def close_pending_many(conn: asyncpg.Connection, states: dict[str, str]) -> None:
+    """`close_pending` for many commands in one statement (command id -> its final state)."""
+    await conn.execute(
+        "UPDATE pending_command p SET state = c.state, decided_at = now() "
+        "FROM unnest($1::text[], $2::text[]) AS c(command_id, state) WHERE p.command_id = c.command_id",
+        list(states), list(states.values()))
 
 
 # --- message processor -------------------------------------------------------------------------

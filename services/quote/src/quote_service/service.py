@@ -174,24 +174,26 @@ class QuoteService:
         if quote is None:
             return
         request_id = str(uuid4())
-        await repo.add_pending(store.conn, command_id=command.command_id, number=quote.number, type=command.type,
-                               action=domain.LIFECYCLE_TYPES[command.type], issuer=command.issuer,
-                               user=command.user, privileges=list(command.privileges), data=command.data,
-                               request_id=request_id, version=quote.version)
+        await store.add_pending(command_id=command.command_id, number=quote.number, type=command.type,
+                                action=domain.LIFECYCLE_TYPES[command.type], issuer=command.issuer,
+                                user=command.user, privileges=list(command.privileges), data=command.data,
+                                request_id=request_id, version=quote.version)
         await _request_decision(outbox, request_id, command, quote)
 
     async def on_decision(self, handling: Handling[Typed[OwnershipDecision]]) -> None:
         """`ownership.decisions`: apply an approval to the version it names, or ask again."""
         conn, outbox, decision = handling.conn, handling.outbox, handling.message.payload
-        pending = await repo.pending(conn, decision.command_id)
+        # a chunk's commands and quotations (`ChunkQuotations`, the route's chunk hooks), else the tables
+        store = handling.chunk if isinstance(handling.chunk, ChunkQuotations) else Quotations(conn)
+        pending = await store.pending(decision.command_id)
         if pending is None or pending["state"] != "awaiting-decision" or pending["request_id"] != decision.request_id:
             log.info("ownership.decision_stale", command=decision.command_id)
             return
         command = Command(pending["command_id"], pending["type"], pending["number"], pending["issuer"],
                           pending["user_name"], tuple(pending["privileges"]), pending["data"])
-        quote = await repo.load(conn, pending["number"])
+        quote = await store.load(pending["number"])
         if quote is None:
-            await repo.close_pending(conn, command.command_id, "rejected")
+            await store.close_pending(command.command_id, "rejected")
             await answer(outbox, command, "rejected", code=NOT_FOUND,
                          text=refusals.not_found_text(pending["number"]))
             return
@@ -199,25 +201,26 @@ class QuoteService:
             # The quotation changed since the request (an earlier command of the same flow,
             # say): decide again on what it is now, whether it was approved or rejected.
             request_id = str(uuid4())
-            await repo.reask(conn, command.command_id, request_id, quote.version)
+            await store.reask(command.command_id, request_id, quote.version)
             log.info("ownership.reask", command=command.command_id, decided=decision.version, now=quote.version)
             await _request_decision(outbox, request_id, command, quote)
             return
         if decision.outcome == "rejected":
-            await repo.close_pending(conn, command.command_id, "rejected")
+            await store.close_pending(command.command_id, "rejected")
             await answer(outbox, command, "rejected", code=decision.code, text=decision.text, quote=quote)
             return
-        await self._apply(conn, outbox, command, quote, pending["action"])
-        await repo.close_pending(conn, command.command_id, "applied")
+        await self._apply(store, outbox, command, quote, pending["action"])
+        await store.close_pending(command.command_id, "applied")
 
-    async def _apply(self, conn: asyncpg.Connection, outbox: Outbox, command: Command, quote: Quotation,
+    async def _apply(self, store: Quotations, outbox: Outbox, command: Command, quote: Quotation,
                      action: str) -> None:
+        conn = store.conn
         features = await repo.features(conn)
         effect = domain.apply_lifecycle(quote, action, command.data, features)
         if effect.deleted:
             final = replace(quote, version=quote.version + 1)
             await publish_quote(outbox, final, "quote.deleted", command.command_id)
-            await repo.delete(conn, quote.number)
+            await store.delete(quote.number)
             await answer(outbox, command, "accepted", quote=final)
             return
         changed = effect.quote
@@ -229,7 +232,7 @@ class QuoteService:
         for journal_type in effect.journals:
             changed = await processor.create_journal(conn, changed, journal_type)
         changed = replace(changed, version=quote.version + 1)
-        await repo.save(conn, changed)
+        await store.save(changed)
         await publish_quote(outbox, changed, domain.EVENT_AFTER[action], command.command_id)
         ids: list[str] = []
         for message in effect.queued:
