@@ -1,12 +1,13 @@
 """SQL of the ownership service's own tables: the feature copy it decides with, the decision
 log and the ownership change log."""
 
+from dataclasses import astuple, dataclass
 from typing import Any
 
 import asyncpg
 
 from q2c_contracts.features import INTEGRATE_QUOTATION_LIFECYCLE, flag_default
-from q2c_persistence import tables
+from q2c_persistence import Connection, tables
 
 
 def _lifecycle_integration(settings: dict[str, Any]) -> bool:
@@ -28,19 +29,54 @@ async def store_feature(conn: asyncpg.Connection, name: str, value: Any) -> None
     await tables.store_setting(conn, name, value)
 
 
-async def log_decision(conn: asyncpg.Connection, *, request_id: str, command_id: str, action: str,
-                       issuer_system: str, issuer_user: str | None, quotation_number: str, version: int,
-                       status: str, origin: str, ownership: str, requested_ownership: str | None,
-                       lifecycle_integration: bool, outcome: str, code: str | None, text: str | None) -> None:
-    await conn.execute(
-        """INSERT INTO decision_log (request_id, command_id, action, issuer_system, issuer_user, quotation_number,
-                                     version, status, origin, ownership, requested_ownership,
-                                     lifecycle_integration, outcome, code, text)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-           ON CONFLICT (request_id) DO NOTHING""",
-        request_id, command_id, action, issuer_system, issuer_user, quotation_number, version, status, origin,
-        ownership, requested_ownership, lifecycle_integration, outcome, code, text,
-    )
+_LOG_DECISION = """
+INSERT INTO decision_log (request_id, command_id, action, issuer_system, issuer_user, quotation_number, version,
+                          status, origin, ownership, requested_ownership, lifecycle_integration, outcome, code, text)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ON CONFLICT (request_id) DO NOTHING
+"""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A row of `decision_log`: the request, the case it was decided on, the verdict."""
+
+    request_id: str
+    command_id: str
+    action: str
+    issuer_system: str
+    issuer_user: str | None
+    quotation_number: str
+    version: int
+    status: str
+    origin: str
+    ownership: str
+    requested_ownership: str | None
+    lifecycle_integration: bool
+    outcome: str
+    code: str | None
+    text: str | None
+
+
+async def log_decision(conn: asyncpg.Connection, decision: Decision) -> None:
+    await conn.execute(_LOG_DECISION, *astuple(decision))
+
+
+class DecisionLog:
+    """A chunk's decisions (the messaging core's chunk hooks, docs/messaging.md): kept in
+    memory and written at the chunk's end in one round trip (asyncpg pipelines `executemany`),
+    in their order, each as `log_decision` writes it."""
+
+    def __init__(self) -> None:
+        self._decisions: list[Decision] = []
+
+    def add(self, decision: Decision) -> None:
+        self._decisions.append(decision)
+
+    async def write(self, conn: Connection) -> None:
+        if self._decisions:
+            await conn.executemany(_LOG_DECISION, [astuple(d) for d in self._decisions])
+        self._decisions = []
 
 
 async def approved_change_ownership(conn: asyncpg.Connection, command_id: str) -> asyncpg.Record | None:

@@ -30,13 +30,17 @@ async def on_request(handling: Handling[Typed[OwnershipRequest]]) -> None:
     )
     verdict = decide(case)
     outcome = "approved" if verdict.approved else "rejected"
-    await repo.log_decision(
-        conn, request_id=request.request_id, command_id=request.command_id, action=request.action,
+    logged = repo.Decision(
+        request_id=request.request_id, command_id=request.command_id, action=request.action,
         issuer_system=request.issuer.system, issuer_user=request.issuer.user,
         quotation_number=quote.SALESQUOTATIONNUMBER, version=request.version, status=case.status,
         origin=case.origin, ownership=case.ownership, requested_ownership=case.new_ownership,
         lifecycle_integration=lifecycle_integration, outcome=outcome, code=verdict.code, text=verdict.text,
     )
+    if isinstance(handling.chunk, repo.DecisionLog):  # the route's chunk hooks: written at the chunk's end
+        handling.chunk.add(logged)
+    else:
+        await repo.log_decision(conn, logged)
     decision = OwnershipDecision(
         request_id=request.request_id, command_id=request.command_id, quotation_number=quote.SALESQUOTATIONNUMBER,
         version=request.version, action=request.action, outcome=outcome, code=verdict.code, text=verdict.text,
