@@ -2,6 +2,7 @@
 `scm.quote.commands` for TV-17), the dual-write adapter's side of `order.sales-commands`, and the
 invoice service's side of `order.invoicing-requests`. Only topics and JSON, no imports of q2c."""
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -64,14 +65,28 @@ class OrderClients:
                    "user": {"name": "alice", "privileges": []}, "data": data or {}}
         return envelope("order.sales-command", number, payload, "dual-write-adapter")
 
-    async def sales(self, type_: str, number: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def sales(self, type_: str, number: str, data: dict[str, Any] | None = None,
+                    timeout: float = 30) -> dict[str, Any]:
+        """The order service's answer: its refusal on `order.sales-results`, or, when the
+        command was carried out, the event it caused (`caused_by` = the command id), read as an
+        accepted answer with that event's order (docs/orders-and-invoices.md)."""
         message = self.sales_command(type_, number, data)
         await self.probe.publish("order.sales-commands", number, message)
         command_id = message["payload"]["command_id"]
-        [record] = await self.probe.wait_for(
-            "order.sales-results", lambda r: r.value["payload"]["command_id"] == command_id)
-        assert record.value["type"] == "order.sales-result"
-        return record.value["payload"]
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = len(self.probe.records)
+            refused = self.probe.matching("order.sales-results",
+                                          lambda r: r.value["payload"]["command_id"] == command_id)
+            if refused:
+                assert refused[0].value["type"] == "order.sales-result"
+                return refused[0].value["payload"]
+            caused = self.probe.matching("scm.order.events", lambda r: r.value["caused_by"] == command_id)
+            if caused:
+                order = caused[0].value["order"]
+                return {"command_id": command_id, "type": type_, "target": order["SALESORDERNUMBER"],
+                        "outcome": "accepted", "order": order}
+            await self.probe.wait_past(seen, timeout=max(0.0, deadline - time.monotonic()))
 
     # --- the invoice service's side ------------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ OWNERSHIP = ServiceUnderTest(SERVICE, MIGRATIONS, build, (("decision_log", "requ
 
 
 def request(request_id: str, action: str, *, status: str = "created", origin: str = "Dynamics365Sales",
-            ownership: str = "BasedOnOrigin", issuer: str = "sales", data: dict[str, Any] | None = None) -> dict[str, Any]:
+            ownership: str = "BasedOnOrigin", issuer: str = "sales",
+            data: dict[str, Any] | None = None) -> dict[str, Any]:
     message_id = str(uuid4())
     number = f"Q-{request_id}"
     quotation = {"SALESQUOTATIONNUMBER": number, "SALESQUOTATIONSTATUS": status,

@@ -92,7 +92,8 @@ class SalesOrderCommand(BaseModel):
 class SalesOrderResult(BaseModel):
     """The order service's answer to a Sales command (`order.sales-result` on
     `order.sales-results`). On `rejected`: the Sales notification code and text and the
-    authoritative order (null when SCM has no such order) to restore the Sales rows."""
+    authoritative order (null when SCM has no such order) to restore the Sales rows. Only
+    refusals are published; a command carried out is answered by the event it caused."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 

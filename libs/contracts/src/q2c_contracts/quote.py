@@ -102,7 +102,8 @@ class SalesQuoteCommand(BaseModel):
 
 class SalesQuoteResult(BaseModel):
     """The quote service's answer to a Sales command: on `rejected`, the Sales notification
-    code and text, the refused Sales message id and the authoritative snapshot."""
+    code and text, the refused Sales message id and the authoritative snapshot. Only refusals
+    are published; a command carried out is answered by the event it caused."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 

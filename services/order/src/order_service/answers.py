@@ -1,6 +1,8 @@
 """What the order service publishes: a command's answer (an SCM user's on
-`scm.command.results`, a Sales change's on `order.sales-results` with the authoritative order),
-the order after each change on `scm.order.events`, and invoicing decisions."""
+`scm.command.results`; a Sales change's refusal on `order.sales-results` with the authoritative
+order; a Sales change carried out is answered by its event, `caused_by` = its command id, as
+in the quote service, docs/orders-and-invoices.md), the order after each change on
+`scm.order.events`, and invoicing decisions."""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +48,8 @@ async def _answer(outbox: Outbox, command: Command, outcome: Outcome, *, code: s
     if command.issuer == "scm":
         await answer_command(outbox, command.command_id, command.type, target, outcome, code, text)
         return
+    if outcome == "accepted":
+        return  # its event answers it
     # A Sales refusal carries the order as SCM has it (or null), so the adapter restores Sales.
     sales_result = SalesOrderResult(
         command_id=command.command_id, type=command.type, target=target or "", outcome=outcome,
