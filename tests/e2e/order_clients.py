@@ -2,7 +2,6 @@
 `scm.quote.commands` for TV-17), the dual-write adapter's side of `order.sales-commands`, and the
 invoice service's side of `order.invoicing-requests`. Only topics and JSON, no imports of q2c."""
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -73,20 +72,15 @@ class OrderClients:
         message = self.sales_command(type_, number, data)
         await self.probe.publish("order.sales-commands", number, message)
         command_id = message["payload"]["command_id"]
-        deadline = time.monotonic() + timeout
-        while True:
-            seen = len(self.probe.records)
-            refused = self.probe.matching("order.sales-results",
-                                          lambda r: r.value["payload"]["command_id"] == command_id)
-            if refused:
-                assert refused[0].value["type"] == "order.sales-result"
-                return refused[0].value["payload"]
-            caused = self.probe.matching("scm.order.events", lambda r: r.value["caused_by"] == command_id)
-            if caused:
-                order = caused[0].value["order"]
-                return {"command_id": command_id, "type": type_, "target": order["SALESORDERNUMBER"],
-                        "outcome": "accepted", "order": order}
-            await self.probe.wait_past(seen, timeout=max(0.0, deadline - time.monotonic()))
+        record = await self.probe.first_of(
+            ("order.sales-results", lambda r: r.value["payload"]["command_id"] == command_id),
+            ("scm.order.events", lambda r: r.value["caused_by"] == command_id), timeout=timeout)
+        if record.topic == "order.sales-results":
+            assert record.value["type"] == "order.sales-result"
+            return record.value["payload"]
+        order = record.value["order"]
+        return {"command_id": command_id, "type": type_, "target": order["SALESORDERNUMBER"],
+                "outcome": "accepted", "order": order}
 
     # --- the invoice service's side ------------------------------------------------------------------------
 

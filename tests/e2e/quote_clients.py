@@ -2,7 +2,6 @@
 dual-write adapter's side of the internal entry point `quote.sales-commands`, and an SCM
 administrator on `scm.feature.commands`. Only topics and message shapes, no imports of q2c."""
 
-import time
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -75,20 +74,15 @@ class QuoteClients:
         """The quote service's answer to a Sales command: its refusal on `quote.sales-results`,
         or, when it was carried out, the event it caused (`caused_by` = the command id), read as
         an accepted answer with that event's quotation (docs/quote-lifecycle.md)."""
-        command = envelope["payload"]
-        deadline = time.monotonic() + timeout
-        while True:
-            seen = len(self.probe.records)
-            refused = self.probe.matching("quote.sales-results",
-                                          lambda r: r.value["payload"]["command_id"] == command["command_id"])
-            if refused:
-                return refused[0].value["payload"]
-            caused = self.probe.matching("scm.quote.events", lambda r: r.value["caused_by"] == command["command_id"])
-            if caused:
-                quotation = caused[0].value["quotation"]
-                return {"command_id": command["command_id"], "type": command["type"],
-                        "target": quotation["SALESQUOTATIONNUMBER"], "outcome": "accepted", "quotation": quotation}
-            await self.probe.wait_past(seen, timeout=max(0.0, deadline - time.monotonic()))
+        command_id = envelope["payload"]["command_id"]
+        record = await self.probe.first_of(
+            ("quote.sales-results", lambda r: r.value["payload"]["command_id"] == command_id),
+            ("scm.quote.events", lambda r: r.value["caused_by"] == command_id), timeout=timeout)
+        if record.topic == "quote.sales-results":
+            return record.value["payload"]
+        quotation = record.value["quotation"]
+        return {"command_id": command_id, "type": envelope["payload"]["type"],
+                "target": quotation["SALESQUOTATIONNUMBER"], "outcome": "accepted", "quotation": quotation}
 
     async def create_sales_quote(self, lines: int = 1, number: str | None = None) -> str:
         number = number or f"C-{uuid4().hex[:8]}"

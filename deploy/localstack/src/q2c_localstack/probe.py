@@ -258,6 +258,17 @@ class TopicProbe:
                 except TimeoutError:
                     pass
 
+    async def first_of(self, *wanted: tuple[str, Predicate], timeout: float = 30.0) -> Record:
+        """The first record, in arrival order, that matches one of (topic, predicate);
+        TimeoutError when none has come within `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = len(self.records)
+            for record in self.records[:seen]:
+                if any(record.topic == topic and predicate(record) for topic, predicate in wanted):
+                    return record
+            await self.wait_past(seen, timeout=max(0.0, deadline - time.monotonic()))
+
     async def wait_past(self, seen: int, *, timeout: float) -> None:
         """Wait until more than `seen` records have arrived, on any topic; TimeoutError otherwise."""
         async with self._arrived:

@@ -33,7 +33,7 @@ class Quotations:
         await repo.delete(self.conn, number)
 
     async def add_pending(self, **row: Any) -> None:
-        """A lifecycle command waiting for the ownership decision (`repo.add_pending`'s arguments)."""
+        """A lifecycle command waiting for the ownership decision (`repo.add_pending`)."""
         await repo.add_pending(self.conn, **row)
 
     async def pending(self, command_id: str) -> dict[str, Any] | None:
@@ -74,7 +74,7 @@ class ChunkQuotations(Quotations):
         """For ownership decisions: the commands they decide (locked, in id order), then their
         quotations (locked, in number order), as the one-by-one path locks them: command first."""
         commands = await repo.pending_many(conn, sorted(command_ids))  # type: ignore[arg-type]
-        numbers = {row["number"] for row in commands.values() if "\x00" not in row["number"]}
+        numbers = {row["number"] for row in commands.values()}
         found = await repo.load_many(conn, sorted(numbers))  # type: ignore[arg-type]
         return cls(conn, {number: found.get(number) for number in numbers},  # type: ignore[arg-type]
                    {command_id: commands.get(command_id) for command_id in command_ids})

@@ -133,17 +133,6 @@ async def features(conn: asyncpg.Connection) -> Features:
 
 # --- pending lifecycle commands ---------------------------------------------------------------
 
-async def add_pending(conn: asyncpg.Connection, *, command_id: str, number: str, type: str, action: str,
-                      issuer: str, user: str | None, privileges: list[str], data: dict[str, Any],
-                      request_id: str, version: int) -> None:
-    await conn.execute(
-        """INSERT INTO pending_command (command_id, number, type, action, issuer, user_name, privileges, data,
-                                        request_id, asked_version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10)""",
-        command_id, number, type, action, issuer, user, privileges, data,
-        request_id, version)
-
-
 # privileges and data go as JSON text: in a jsonb[] parameter asyncpg would take a list for
 # one more dimension of the array.
 _ADD_PENDING_MANY = """
@@ -157,8 +146,14 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
 """
 
 
+async def add_pending(conn: asyncpg.Connection, **row: Any) -> None:
+    """A lifecycle command waiting for the ownership decision: command_id, number, type,
+    action, issuer, user, privileges, data, request_id, version."""
+    await add_pending_many(conn, [row])
+
+
 async def add_pending_many(conn: asyncpg.Connection, rows: list[dict[str, Any]]) -> None:
-    """`add_pending` for many commands in one statement (rows keyed as `add_pending`'s arguments)."""
+    """`add_pending` for many commands in one statement."""
     await conn.execute(_ADD_PENDING_MANY, *(
         [json.dumps(row[name]) if name in ("privileges", "data") else row[name] for row in rows]
         for name in ("command_id", "number", "type", "action", "issuer", "user", "privileges", "data",
@@ -166,8 +161,8 @@ async def add_pending_many(conn: asyncpg.Connection, rows: list[dict[str, Any]])
 
 
 async def pending(conn: asyncpg.Connection, command_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow("SELECT * FROM pending_command WHERE command_id = $1 FOR UPDATE", command_id)
-    return dict(row) if row is not None else None
+    """The waiting command, locked."""
+    return (await pending_many(conn, [command_id])).get(command_id)
 
 
 async def pending_many(conn: asyncpg.Connection, command_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -184,8 +179,7 @@ async def reask(conn: asyncpg.Connection, command_id: str, request_id: str, vers
 
 
 async def close_pending(conn: asyncpg.Connection, command_id: str, state: str) -> None:
-    await conn.execute(
-        "UPDATE pending_command SET state = $2, decided_at = now() WHERE command_id = $1", command_id, state)
+    await close_pending_many(conn, {command_id: state})
 
 
 async def close_pending_many(conn: asyncpg.Connection, states: dict[str, str]) -> None:
