@@ -53,6 +53,7 @@ from q2c_messaging.outbox import Outbox, OutboxRelay
 from q2c_messaging.producer import make_producer
 from q2c_messaging.runtime import MESSAGING_MIGRATIONS
 from q2c_messaging.security import KafkaCredentials, security_kwargs
+from q2c_messaging.settings import RuntimeSettings
 from q2c_observability import configure_logging
 from q2c_persistence import apply_migrations, create_pool, load_migrations
 
@@ -795,7 +796,8 @@ def print_partition_ceilings(config: StackConfig, workers: int | None = None) ->
     partition has one consumer of a group at a time, and each service process runs
     min(Q2C_CONSUMER_WORKERS, most partitions of its topics) consumers, so replicas × workers
     beyond a topic's partitions leave consumers idle on it."""
-    workers = workers or int(os.environ.get("Q2C_CONSUMER_WORKERS") or 3)
+    default = RuntimeSettings.model_fields["consumer_workers"].default
+    workers = workers or int(os.environ.get("Q2C_CONSUMER_WORKERS") or default)
     catalog = load_catalog(config.topic_catalog)
     print("\npartitions per topic (deploy/kafka/topics.yaml) and the groups that read it:")
     for spec in sorted(catalog, key=lambda t: t.name):

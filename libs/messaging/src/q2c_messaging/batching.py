@@ -1,7 +1,8 @@
-"""The consume loop of a service: `workers` aiokafka consumers in the service's group, each
-subscribed to ALL the service's topics. Each polls a batch of records (`getmany`), handles each
-partition's records in order, a database transaction per chunk (`MessageProcessor.process_batch`,
-partitions concurrently), then commits the offsets of what was handled in ONE offset commit.
+"""The consume loop of a service: `workers` aiokafka consumers in the service's group (one by
+default), each subscribed to ALL the service's topics. Each polls a batch of records
+(`getmany`) and handles each topic's records of the poll together, every partition's in offset
+order, a database transaction per chunk (`MessageProcessor.process_batch`, topics
+concurrently), then commits the offsets of what was handled in ONE offset commit.
 
 Why not FastStream's subscribers (docs/decisions.md, "The consume loop"): a subscriber with
 manual commit and several consumers takes one topic only (FastStream raises "You must use a
@@ -256,13 +257,16 @@ class ServiceConsumer:
 
     async def _handle(self, consumer: AIOKafkaConsumer, committer: _Committer,
                       batches: dict[TopicPartition, list[ConsumerRecord[Any, Any]]]) -> None:
-        partitions = list(batches)
-        progress = await asyncio.gather(*(self._partition(batches[tp]) for tp in partitions))
-        offsets = {tp: p.commit for tp, p in zip(partitions, progress, strict=True) if p.commit is not None}
+        by_topic: dict[str, dict[TopicPartition, list[ConsumerRecord[Any, Any]]]] = {}
+        for tp, records in batches.items():
+            by_topic.setdefault(tp.topic, {})[tp] = records
+        results = await asyncio.gather(*(self._topic(records) for records in by_topic.values()))
+        progress = {tp: p for result in results for tp, p in result.items()}
+        offsets = {tp: p.commit for tp, p in progress.items() if p.commit is not None}
         if offsets:
             committer.add(offsets)
         retried = False
-        for tp, p in zip(partitions, progress, strict=True):
+        for tp, p in progress.items():
             if p.retry_from is None:
                 continue
             retried = True
@@ -275,21 +279,32 @@ class ServiceConsumer:
         if retried:
             await asyncio.sleep(self._retry_pause)
 
-    async def _partition(self, records: Sequence[ConsumerRecord[Any, Any]]) -> _Progress:
-        """One partition's records, in order, a transaction per chunk."""
-        progress = _Progress()
-        processor = self._processors[records[0].topic]
+    async def _topic(self, batches: Mapping[TopicPartition, Sequence[ConsumerRecord[Any, Any]]]
+                     ) -> dict[TopicPartition, _Progress]:
+        """One topic's records of a poll, all its partitions together: a transaction per chunk
+        of up to `transaction_records` records, each partition's records in offset order
+        (docs/messaging.md "One transaction per topic and poll"). Records of different
+        partitions have different keys, so nothing orders them against each other; sharing
+        a transaction makes one BEGIN, inbox claim, outbox write, COMMIT and relay pass
+        serve them all. A chunk that fails commits nothing: each of its partitions, and
+        those not reached yet, are read again from their first record not in the database."""
+        progress = {tp: _Progress() for tp in batches}
+        records = [(tp, record) for tp, partition_records in batches.items() for record in partition_records]
+        processor = self._processors[records[0][1].topic]
         step = max(1, self._transaction_records)
         for start in range(0, len(records), step):
             chunk = records[start:start + step]
             try:
-                await self._chunk(processor, chunk)
+                await self._chunk(processor, [record for _, record in chunk])
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - transient, or a bug: nothing of it committed
-                progress.retry_from, progress.error = chunk[0].offset, exc
+                for tp, record in records[start:]:
+                    if progress[tp].retry_from is None:
+                        progress[tp].retry_from, progress[tp].error = record.offset, exc
                 return progress
-            progress.commit = chunk[-1].offset + 1
+            for tp, record in chunk:
+                progress[tp].commit = record.offset + 1
         return progress
 
     @staticmethod

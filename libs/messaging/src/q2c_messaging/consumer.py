@@ -1,6 +1,7 @@
 """The consumer recipe (ARCHITECTURE.md "How every consumer handles a message").
 
-For each chunk of records of one partition: parse and validate each (invalid → `<topic>.dlq`,
+For each chunk of records of one topic (a poll's records of its partitions, each partition's in
+offset order, `q2c_messaging.batching`): parse and validate each (invalid → `<topic>.dlq`,
 partition moves on); then in ONE transaction claim every record in the inbox (a duplicate
 ends there) and run the service's handler for each new record (it changes state and appends
 to the outbox), with a savepoint per record only when a handler failed; commit; only then is
@@ -164,7 +165,7 @@ class _HandlerFailed(Exception):
 
 
 class MessageProcessor(Generic[M]):
-    """Runs one route's recipe for a batch of records of one partition. Independent of
+    """Runs one route's recipe for a batch of records of one topic. Independent of
     FastStream and of the consumer loop so that the recipe itself is testable without a broker.
 
     A batch is ONE transaction: one statement claims every record's inbox key, each new
@@ -198,7 +199,7 @@ class MessageProcessor(Generic[M]):
         return outcome
 
     async def process_batch(self, sources: Sequence[SourceRecord]) -> list[str]:
-        """The outcome of each record, in order (records of one partition, in offset order).
+        """The outcome of each record, in order (each partition's records in offset order).
         Raises only for transient failures: then nothing of the batch is committed."""
         if not sources:
             return []

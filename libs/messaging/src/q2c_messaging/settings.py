@@ -20,9 +20,12 @@ class RuntimeSettings(BaseSettings):
     # The service's own database, opened with the service's own role.
     db_url: str
     log_level: str = "INFO"
-    # Consumers of the service (each reads all its topics and owns some of their partitions):
-    # order is kept within a partition (one key's messages), partitions run concurrently.
-    consumer_workers: int = 3
+    # Consumers of the service process (each reads all its topics and owns some of their
+    # partitions): order is kept within a partition (one key's messages). One consumer gets
+    # every partition's records in one poll, and a poll's records of one topic share a
+    # transaction (q2c_messaging.batching): fewer, larger transactions (docs/performance.md,
+    # "Eighth session"). More processes (replicas) spread the partitions further.
+    consumer_workers: int = 1
     # Records per poll of one consumer (all its partitions), and per database transaction.
     # A transaction uses savepoints only when a handler failed; PostgreSQL caches 64
     # subtransactions per transaction, more make every snapshot slower while it runs.

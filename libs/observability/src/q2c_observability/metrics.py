@@ -12,7 +12,7 @@ HANDLER_SECONDS = Histogram("q2c_handler_seconds", "Time to handle one message, 
 # per-chunk statements are paid once per transaction, so small transactions under load mean
 # per-message cost (docs/performance.md, "Sixth session").
 TRANSACTION_RECORDS = Histogram("q2c_transaction_records", "Records handled in one database transaction "
-                                "(a chunk of one partition's poll)", ["service", "topic"],
+                                "(a chunk of one topic's records of a poll)", ["service", "topic"],
                                 buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 100))
 PUBLISHED = Counter("q2c_outbox_published_total", "Messages the outbox relay published", ["service"])
 OUTBOX_LAG = Gauge("q2c_outbox_lag", "Outbox rows waiting to be published (parked rows not counted)", ["service"])
