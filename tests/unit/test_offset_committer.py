@@ -5,6 +5,7 @@ sends what is pending at once. A fake consumer records the commits (unit test: n
 import asyncio
 
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaTimeoutError
 
 from q2c_messaging.batching import _Committer
 
@@ -52,3 +53,41 @@ async def test_a_flush_with_nothing_pending_returns() -> None:
     committer = _Committer(consumer, interval=60.0)  # type: ignore[arg-type]
     await committer.flush(timeout=1)
     assert consumer.commits == []
+
+
+class FailingOnceConsumer(FakeConsumer):
+    """Its first commit fails (the coordinator moved); it holds `held` partitions."""
+
+    def __init__(self, held: set[TopicPartition]) -> None:
+        super().__init__()
+        self.held = held
+        self.failed = False
+
+    def assignment(self) -> set[TopicPartition]:
+        return self.held
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if not self.failed:
+            self.failed = True
+            raise KafkaTimeoutError()
+        await super().commit(offsets)
+
+
+async def test_a_failed_commit_is_tried_again_for_the_partitions_still_held(monkeypatch) -> None:
+    monkeypatch.setattr(_Committer, "RETRY_PAUSE", 0.01)
+    consumer = FailingOnceConsumer(held={A})  # B was taken by a rebalance meanwhile
+    committer = _Committer(consumer)  # type: ignore[arg-type]
+    committer.add({A: 3, B: 4})
+    await asyncio.wait_for(consumer.sent.wait(), 5)
+    assert consumer.commits == [{A: 3}]  # A again; B is its new owner's
+
+
+async def test_a_newer_offset_added_while_a_commit_failed_wins(monkeypatch) -> None:
+    monkeypatch.setattr(_Committer, "RETRY_PAUSE", 0.05)
+    consumer = FailingOnceConsumer(held={A, B})
+    committer = _Committer(consumer)  # type: ignore[arg-type]
+    committer.add({A: 3})
+    await asyncio.sleep(0.01)  # the first commit has failed; its retry waits
+    committer.add({A: 8, B: 1})
+    await committer.flush(timeout=5)
+    assert consumer.commits[-1] == {A: 8, B: 1}

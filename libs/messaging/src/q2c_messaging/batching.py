@@ -99,8 +99,29 @@ class _Committer:
             self._last_sent = loop.time()
             try:
                 await self._consumer.commit(offsets)
-            except KafkaError as exc:  # a rebalance took the partitions: their new owner re-reads them
-                log.warning("consumer.commit_failed", error=repr(exc))
+            except KafkaError as exc:
+                self._again(offsets, exc)
+                if self._pending and not self._hurry.is_set():
+                    await asyncio.sleep(self.RETRY_PAUSE)
+
+    # How long a failed commit waits before it is tried again (the coordinator moving).
+    RETRY_PAUSE = 1.0
+
+    def _again(self, offsets: Mapping[TopicPartition, int], exc: KafkaError) -> None:
+        """Put back the offsets of a failed commit for the partitions the consumer still holds.
+        Why: a commit can fail while the consumer keeps its partitions (the group coordinator's
+        broker died, a timeout). Dropped, such a partition's committed offset stays behind until
+        its next record is handled; when none comes, the group shows a lag forever (seen in the
+        cluster soak at the end of its run). A partition a rebalance took is left to its new
+        owner, who reads again from the last committed offset; the inbox absorbs it."""
+        try:
+            held = self._consumer.assignment()
+        except Exception:  # noqa: BLE001 - a consumer stopped meanwhile holds nothing
+            held = set()
+        again = {tp: offset for tp, offset in offsets.items() if tp in held}
+        for tp, offset in again.items():  # newer offsets added meanwhile win
+            self._pending[tp] = max(offset, self._pending.get(tp, offset))
+        log.warning("consumer.commit_failed", error=repr(exc), retried=len(again), dropped=len(offsets) - len(again))
 
     async def flush(self, timeout: float) -> None:
         """The last commits before the consumer leaves its group (a clean stop re-reads nothing)."""
