@@ -74,6 +74,8 @@ class _Committer:
     record or two (38 commits per lifecycle of 40 records, docs/performance.md). A commit that
     comes later is only a longer stretch to read again after a crash, which the inbox absorbs."""
 
+    RETRY_PAUSE = 1.0  # how long a failed commit waits before it is tried again (the coordinator moving)
+
     def __init__(self, consumer: AIOKafkaConsumer, interval: float = 0.0) -> None:
         self._consumer = consumer
         self._interval = interval
@@ -101,19 +103,17 @@ class _Committer:
                 await self._consumer.commit(offsets)
             except KafkaError as exc:
                 self._again(offsets, exc)
-                if self._pending and not self._hurry.is_set():
-                    await asyncio.sleep(self.RETRY_PAUSE)
-
-    # How long a failed commit waits before it is tried again (the coordinator moving).
-    RETRY_PAUSE = 1.0
+                if self._pending:  # a stop's flush hurries the wait, not away
+                    await asyncio.sleep(self.RETRY_PAUSE / 10 if self._hurry.is_set() else self.RETRY_PAUSE)
 
     def _again(self, offsets: Mapping[TopicPartition, int], exc: KafkaError) -> None:
         """Put back the offsets of a failed commit for the partitions the consumer still holds.
         Why: a commit can fail while the consumer keeps its partitions (the group coordinator's
         broker died, a timeout). Dropped, such a partition's committed offset stays behind until
         its next record is handled; when none comes, the group shows a lag forever (seen in the
-        cluster soak at the end of its run). A partition a rebalance took is left to its new
-        owner, who reads again from the last committed offset; the inbox absorbs it."""
+        cluster tests: the stack never became quiet again). A partition a rebalance took is
+        left to its new owner, who reads again from the last committed offset; the inbox
+        absorbs it."""
         try:
             held = self._consumer.assignment()
         except Exception:  # noqa: BLE001 - a consumer stopped meanwhile holds nothing
