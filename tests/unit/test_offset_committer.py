@@ -91,3 +91,23 @@ async def test_a_newer_offset_added_while_a_commit_failed_wins(monkeypatch) -> N
     committer.add({A: 8, B: 1})
     await committer.flush(timeout=5)
     assert consumer.commits[-1] == {A: 8, B: 1}
+
+
+class HangingOnceConsumer(FailingOnceConsumer):
+    """Its first commit never returns (a coordinator that went away mid-request)."""
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if not self.failed:
+            self.failed = True
+            await asyncio.Event().wait()
+        await FakeConsumer.commit(self, offsets)
+
+
+async def test_a_commit_that_never_returns_is_given_up_and_tried_again(monkeypatch) -> None:
+    monkeypatch.setattr(_Committer, "COMMIT_TIMEOUT", 0.05)
+    monkeypatch.setattr(_Committer, "RETRY_PAUSE", 0.01)
+    consumer = HangingOnceConsumer(held={A})
+    committer = _Committer(consumer)  # type: ignore[arg-type]
+    committer.add({A: 3})
+    await asyncio.wait_for(consumer.sent.wait(), 5)
+    assert consumer.commits == [{A: 3}]

@@ -75,6 +75,7 @@ class _Committer:
     comes later is only a longer stretch to read again after a crash, which the inbox absorbs."""
 
     RETRY_PAUSE = 1.0  # how long a failed commit waits before it is tried again (the coordinator moving)
+    COMMIT_TIMEOUT = 15.0  # a commit still unanswered then counts as failed, and is tried again
 
     def __init__(self, consumer: AIOKafkaConsumer, interval: float = 0.0) -> None:
         self._consumer = consumer
@@ -100,13 +101,14 @@ class _Committer:
             offsets, self._pending = self._pending, {}
             self._last_sent = loop.time()
             try:
-                await self._consumer.commit(offsets)
-            except KafkaError as exc:
+                # Bounded: a commit that never returns would hold every later offset back.
+                await asyncio.wait_for(self._consumer.commit(offsets), self.COMMIT_TIMEOUT)
+            except (KafkaError, TimeoutError) as exc:
                 self._again(offsets, exc)
                 if self._pending:  # a stop's flush hurries the wait, not away
                     await asyncio.sleep(self.RETRY_PAUSE / 10 if self._hurry.is_set() else self.RETRY_PAUSE)
 
-    def _again(self, offsets: Mapping[TopicPartition, int], exc: KafkaError) -> None:
+    def _again(self, offsets: Mapping[TopicPartition, int], exc: Exception) -> None:
         """Put back the offsets of a failed commit for the partitions the consumer still holds.
         Why: a commit can fail while the consumer keeps its partitions (the group coordinator's
         broker died, a timeout). Dropped, such a partition's committed offset stays behind until
