@@ -65,9 +65,9 @@ def _handler(outbound: str) -> Callable[[Handling[Ping]], Awaitable[None]]:
 async def service(scratch_db: str, running_stack: StackConfig, tmp_path: Path) -> AsyncIterator[Service]:
     bootstrap = running_stack.kafka_bootstrap
     name = f"it-tx-{uuid4().hex[:8]}"
-    topics = Topics(await create_topic(bootstrap, partitions=PARTITIONS), await create_topic(bootstrap, partitions=1),
-                    "")
-    topics.dlq = await create_topic(bootstrap, partitions=1, name=dead_letter_topic(topics.inbound))
+    inbound = await create_topic(bootstrap, partitions=PARTITIONS)
+    topics = Topics(inbound, await create_topic(bootstrap, partitions=1),
+                    await create_topic(bootstrap, partitions=1, name=dead_letter_topic(inbound)))
     (tmp_path / "0001_effect.sql").write_text(
         "CREATE TABLE effect (id bigserial PRIMARY KEY, message_id text NOT NULL, n integer NOT NULL,"
         " key text NOT NULL, partition integer NOT NULL, tx bigint NOT NULL)")
