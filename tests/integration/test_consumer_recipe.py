@@ -284,3 +284,44 @@ async def test_a_consumer_whose_group_membership_died_is_replaced_and_its_partit
     assert not set(map(id, broken)) & set(map(id, consumer_loop._consumers))
     for n in range(2, 5):
         assert await service.effects(f"after-{n}") == 1
+
+
+async def test_a_consumer_whose_heartbeat_task_died_polls_on_and_reads_its_partitions(
+        service: ServiceUnderTest, probe_factory) -> None:
+    probe = await probe_factory(service.outbound)
+    await probe.publish(service.inbound, "doc-1", {"message_id": "before-hb", "n": 1})
+    await probe.wait_for(service.outbound, count=1)
+    # Given the state a soak reproduced after a broker SIGKILL (docs/messaging.md "A consume
+    # loop never ends"): a heartbeat written on a connection the broker had just closed raises
+    # uvloop's RuntimeError, which aiokafka does not catch; its heartbeat task dies, and its
+    # coordinator hands the error to the next poll, once, then waits until a poll has seen it.
+    # The old loop caught only KafkaError there: its task ended, the partitions stayed
+    # assigned and unread.
+    consumer_loop = service.runtime._consumer
+    assert consumer_loop is not None
+    raised: list[object] = []
+    all_raised = asyncio.Event()
+    for consumer in consumer_loop._consumers:
+        coordinator = consumer._coordinator
+        heartbeat = coordinator._do_heartbeat
+
+        async def closed_transport(heartbeat=heartbeat, coordinator=coordinator) -> bool:
+            if coordinator not in raised:
+                raised.append(coordinator)
+                if len(raised) == len(consumer_loop._consumers):
+                    all_raised.set()
+                raise RuntimeError("unable to perform operation on <TCPTransport closed=True>; "
+                                   "the handler is closed")
+            return bool(await heartbeat())
+
+        coordinator._do_heartbeat = closed_transport
+    await asyncio.wait_for(all_raised.wait(), 10)  # each within a heartbeat interval
+    # When messages arrive
+    for n in range(2, 5):
+        await probe.publish(service.inbound, "doc-1", {"message_id": f"after-hb-{n}", "n": n})
+    # Then they are handled, each once, and every consume loop is still running
+    await probe.wait_for(service.outbound, count=4)
+    await probe.quiescent(service.watch)
+    assert consumer_loop.running
+    for n in range(2, 5):
+        assert await service.effects(f"after-hb-{n}") == 1

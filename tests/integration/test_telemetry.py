@@ -133,6 +133,30 @@ async def test_liveness_readiness_and_the_old_health(service: Service) -> None:
     assert (await http_get("/health"))[0] == 200
 
 
+async def test_debug_tasks_shows_where_a_held_consumer_waits(service: Service, probe_factory) -> None:
+    """What an operator asks a service that stopped making progress (docs/observability.md)."""
+    probe = await probe_factory(service.outbound)
+    service.gate.clear()
+    await probe.publish(service.inbound, "held", {"message_id": "held-1"})
+    deadline = time.monotonic() + 30
+    while True:
+        status, body = await http_get("/debug/tasks")
+        assert status == 200
+        tasks = dict(re.findall(r"^task (\S+) \(pending\)\n((?:    .*\n)*)", body, re.MULTILINE))
+        # the consume loop's task waits on the tasks of its poll's topics (a gather) ...
+        loop = tasks.get("consume-0", "")
+        fanned = re.findall(r"task (\S+)", loop.splitlines()[-1]) if "awaiting gather of" in loop else []
+        # ... one of which is down its await chain in the handler, parked on the gate
+        if any("ServiceConsumer._topic" in tasks.get(name, "") and ".handle\n" in tasks.get(name, "")
+               and "Event.wait" in tasks.get(name, "") for name in fanned):
+            break
+        assert time.monotonic() < deadline, body
+        await asyncio.sleep(0.2)
+    assert "ServiceConsumer._run" in loop and "ServiceConsumer._handle" in loop
+    service.gate.set()
+    await probe.wait_for(service.outbound, count=1)
+
+
 async def test_the_trace_context_goes_from_a_record_through_the_outbox_to_what_its_handling_publishes(
         service: Service, probe_factory, scratch_db: str) -> None:
     probe = await probe_factory(service.outbound)

@@ -21,6 +21,7 @@ import asyncio
 import os
 import random
 import time
+import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -336,6 +337,12 @@ async def _topics(config: StackConfig) -> dict[TopicPartition, int]:
 
 async def _lags(config: StackConfig) -> dict[str, int]:
     """Each service's consumer group: how many records it has not committed yet."""
+    return {service: sum(behind.values()) for service, behind in (await _partition_lags(config)).items()}
+
+
+async def _partition_lags(config: StackConfig) -> dict[str, dict[str, int]]:
+    """Each service's consumer group: the partitions ("topic-n") it has not committed to their
+    end, and by how many records."""
     ends = await _topics(config)
     admin = AIOKafkaAdminClient(bootstrap_servers=config.kafka_bootstrap, **_operator(config))
     await admin.start()
@@ -343,7 +350,8 @@ async def _lags(config: StackConfig) -> dict[str, int]:
         lags = {}
         for service in config.services:
             offsets = await admin.list_consumer_group_offsets(service.name)
-            lags[service.name] = sum(max(0, ends.get(tp, 0) - meta.offset) for tp, meta in offsets.items())
+            lags[service.name] = {f"{tp.topic}-{tp.partition}": ends.get(tp, 0) - meta.offset
+                                  for tp, meta in offsets.items() if ends.get(tp, 0) > meta.offset}
         return lags
     finally:
         await admin.close()
@@ -360,6 +368,21 @@ async def _outbox_rows(config: StackConfig) -> int:
     return total
 
 
+def _dump_tasks(config: StackConfig) -> str:
+    """Save what every service process's asyncio tasks await (`GET /debug/tasks`) beside its
+    log, for the post-mortem of a stack that stopped making progress; returns where."""
+    for service in config.services:
+        for replica in range(1, config.replicas + 1):
+            target = config.logs / f"{service.name}-{replica}.tasks.txt"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{config.http_port(service, replica)}/debug/tasks",
+                                            timeout=10) as answer:
+                    target.write_bytes(answer.read())
+            except OSError as exc:
+                target.write_text(f"no answer: {exc!r}\n")
+    return f"{config.logs}/*.tasks.txt"
+
+
 async def quiet(config: StackConfig, timeout: float = QUIET_TIMEOUT) -> None:
     """Wait until the stack has done all it will: every outbox empty, every group caught up,
     and the topics' end offsets the same on two reads in a row (a fact polled, not a sleep)."""
@@ -370,8 +393,10 @@ async def quiet(config: StackConfig, timeout: float = QUIET_TIMEOUT) -> None:
         if ends == previous and not any((await _lags(config)).values()) and not await _outbox_rows(config):
             return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the stack is not quiet after {timeout:.0f}s: lags {await _lags(config)}, "
-                               f"outbox rows {await _outbox_rows(config)}")
+            dumps = await asyncio.to_thread(_dump_tasks, config)
+            lagging = {service: behind for service, behind in (await _partition_lags(config)).items() if behind}
+            raise TimeoutError(f"the stack is not quiet after {timeout:.0f}s: lags {lagging}, "
+                               f"outbox rows {await _outbox_rows(config)}; what each task awaited: {dumps}")
         previous = ends
         await asyncio.sleep(0.5)
 

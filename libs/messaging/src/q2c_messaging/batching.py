@@ -54,6 +54,15 @@ LOCK_CONFLICT_ATTEMPTS = 5
 POLL_FAILURES_BEFORE_REPLACING = 3
 
 
+def _not_a_cancellation_of_this_task(exc: BaseException) -> None:
+    """Raise again a CancelledError that cancels the running task (stop() gave up waiting);
+    let the caller handle any other exception, a CancelledError that only came out of a
+    library's own task among them (this task's `cancelling()` is 0 then)."""
+    task = asyncio.current_task()
+    if isinstance(exc, asyncio.CancelledError) and (task is None or task.cancelling()):
+        raise exc
+
+
 def source_record(record: ConsumerRecord[Any, Any]) -> SourceRecord:
     return SourceRecord(record.topic, record.partition, record.offset, record.key, record.value,
                         headers.from_kafka(record.headers))
@@ -124,6 +133,13 @@ class _Committer:
         for tp, offset in again.items():  # newer offsets added meanwhile win
             self._pending[tp] = max(offset, self._pending.get(tp, offset))
         log.warning("consumer.commit_failed", error=repr(exc), retried=len(again), dropped=len(offsets) - len(again))
+
+    def close(self) -> None:
+        """Drop what is pending: the consumer is leaving the group without its commits (being
+        replaced); its successor reads those records again from the committed offsets."""
+        self._pending = {}
+        if self._task is not None:
+            self._task.cancel()
 
     async def flush(self, timeout: float) -> None:
         """The last commits before the consumer leaves its group (a clean stop re-reads nothing)."""
@@ -200,6 +216,17 @@ class ServiceConsumer:
         # started together, so that they join the group in one rebalance
         await asyncio.gather(*(consumer.start() for consumer in self._consumers))
         self._tasks = [asyncio.create_task(self._run(n), name=f"consume-{n}") for n in range(len(self._consumers))]
+        for task in self._tasks:
+            task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """A consume loop ends only in stop(); one that ended otherwise is logged with why (its
+        partitions stay assigned and unread: readiness fails, `running`)."""
+        if self._stopping:
+            return
+        error = None if task.cancelled() else task.exception()
+        log.error("consumer.loop_ended", task=task.get_name(), cancelled=task.cancelled(), error=repr(error),
+                  exc_info=error)
 
     @property
     def running(self) -> bool:
@@ -219,27 +246,41 @@ class ServiceConsumer:
         self._tasks, self._consumers, self._committers = [], [], []
 
     async def _run(self, slot: int) -> None:
+        """Poll and handle until stop(). Nothing but stop() ends this loop: a consumer loop that
+        ended left its partitions assigned and unread while the process looked alive (CI: after
+        a broker SIGKILL the stack never became quiet again, docs/messaging.md "A consume loop
+        never ends")."""
         failures = 0  # polls failed in a row
         while not self._stopping:
             consumer, committer = self._consumers[slot], self._committers[slot]
             try:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
-            except ConsumerStoppedError:
-                return
-            except KafkaError as exc:
+            except (Exception, asyncio.CancelledError) as exc:  # whatever a poll raises, polling goes on
+                if self._stop_asked():
+                    return
+                _not_a_cancellation_of_this_task(exc)
                 failures += 1
                 log.warning("consumer.poll_failed", error=repr(exc), failures=failures)
-                if failures >= POLL_FAILURES_BEFORE_REPLACING:
+                if failures >= POLL_FAILURES_BEFORE_REPLACING or isinstance(exc, ConsumerStoppedError):
                     await self._replace(slot, exc)
                     failures = 0
                 else:
                     await asyncio.sleep(self._retry_pause)
                 continue
             failures = 0
-            if batches:
+            if not batches:
+                continue
+            try:
                 await self._handle(consumer, committer, batches)
+            except (Exception, asyncio.CancelledError) as exc:  # see below
+                _not_a_cancellation_of_this_task(exc)
+                # Some records of this poll may not be in the database, and the consumer's
+                # positions are past them: polling on would commit later offsets over them.
+                # A new consumer starts from the committed offsets and reads them again.
+                log.error("consumer.handling_failed", error=repr(exc), exc_info=exc)
+                await self._replace(slot, exc)
 
-    async def _replace(self, slot: int, error: KafkaError) -> None:
+    async def _replace(self, slot: int, error: BaseException) -> None:
         """Put a new consumer in the group instead of one whose polls keep failing.
 
         Why: aiokafka runs a consumer's group membership in one background task, and when that
@@ -250,22 +291,22 @@ class ServiceConsumer:
         repeats is taken as that: the consumer is closed (its pending offset commit dropped:
         those records are in the database, and their re-reading is absorbed by the inbox) and
         a new one joins the group; the rebalance hands it partitions."""
-        log.error("consumer.replaced", slot=slot, error=repr(error), failures=POLL_FAILURES_BEFORE_REPLACING)
+        log.error("consumer.replaced", slot=slot, error=repr(error))
         old = self._consumers[slot]
-        with contextlib.suppress(Exception):
+        self._committers[slot].close()  # the offsets of a member leaving the group: re-read instead
+        try:
             await asyncio.wait_for(old.stop(), self._graceful_timeout)
-        while not self._stopping:
+        except (Exception, asyncio.CancelledError) as exc:  # it is gone either way
+            _not_a_cancellation_of_this_task(exc)
+        while not self._stop_asked():
             new = self._new_consumer()
             try:
                 await new.start()
-            except asyncio.CancelledError:  # stop() gave up waiting: leave nothing connected
-                with contextlib.suppress(Exception):
+            except (Exception, asyncio.CancelledError) as exc:  # the broker may be away: again after a pause
+                with contextlib.suppress(Exception, asyncio.CancelledError):  # leave nothing connected
                     await new.stop()
-                raise
-            except Exception as exc:  # noqa: BLE001 - the broker may be away: try again after a pause
+                _not_a_cancellation_of_this_task(exc)
                 log.warning("consumer.start_failed", slot=slot, error=repr(exc))
-                with contextlib.suppress(Exception):
-                    await new.stop()
                 await asyncio.sleep(self._retry_pause)
                 continue
             if not self._stop_asked():

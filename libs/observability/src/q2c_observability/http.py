@@ -1,7 +1,8 @@
 """A small HTTP endpoint per service (docs/observability.md): `GET /health/live` (the process's
 event loop answers), `GET /health/ready` (everything the service needs to do its work: 200 or
 503 with JSON naming each check), `GET /health` (database and Kafka reachable, as before the
-split, for existing callers) and `GET /metrics` (Prometheus text). asyncio streams: no web
+split, for existing callers), `GET /metrics` (Prometheus text) and `GET /debug/tasks` (what
+every asyncio task awaits, `q2c_observability.tasks`). asyncio streams: no web
 framework for a few read-only routes."""
 
 import asyncio
@@ -11,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .logging import get_logger
+from .tasks import describe_tasks
 
 log = get_logger(__name__)
 
@@ -49,6 +51,8 @@ class HealthServer:
             elif path == "/health/live":
                 # Answering at all is the proof: this runs on the loop every handler runs on.
                 status, content_type, body = "200 OK", "application/json", b'{"status": "ok"}'
+            elif path == "/debug/tasks":
+                status, content_type, body = "200 OK", "text/plain; charset=utf-8", describe_tasks().encode()
             elif path in ("/health", "/health/ready"):
                 checks = await self._checks(self.check if path == "/health" else self.ready)
                 status = "200 OK" if all(checks.values()) else "503 Service Unavailable"
