@@ -186,6 +186,17 @@ class _Pass:
         self.blocked.add((row["topic"], row["key"]))
 
 
+def _lost(conn: PoolConnection) -> bool:
+    """The relay's connection is gone: closed, or already given back to the pool by asyncpg
+    itself (it does so when the server ends the session: PostgreSQL killed or restarted), after
+    which any call on the proxy raises InterfaceError. Reading that as "closed" reconnects at
+    once instead of after a failed pass and its back-off."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
+
+
 class OutboxRelay:
     """Publishes outbox rows in id order, in batches: all sends of a batch are in flight
     together (the idempotent producer keeps their order per partition), then the batch is
@@ -259,7 +270,7 @@ class OutboxRelay:
     async def _leader(self) -> PoolConnection | None:
         """The relay's connection when it holds the publishing lock, else None. Opened (LISTEN,
         lock, no synchronous commit) on first use and again after the database went away."""
-        if self._conn is not None and self._conn.is_closed():
+        if self._conn is not None and _lost(self._conn):
             await self._drop_connection()
         if self._conn is None:
             conn: PoolConnection = await self._pool.acquire()
@@ -281,7 +292,7 @@ class OutboxRelay:
         conn, self._conn, self._locked = self._conn, None, False
         if conn is not None:
             with contextlib.suppress(Exception):
-                if not conn.is_closed():
+                if not _lost(conn):
                     # The pool does not reset sessions (q2c_persistence.pool): unlock, UNLISTEN
                     # and synchronous_commit back to on, before anyone else gets it.
                     await conn.reset(timeout=2)
@@ -296,7 +307,7 @@ class OutboxRelay:
                 await asyncio.wait_for(self._task, timeout)
             except (TimeoutError, asyncio.CancelledError):
                 pass
-        if self._conn is not None and not self._conn.is_closed() and self._locked:
+        if self._conn is not None and not _lost(self._conn) and self._locked:
             with contextlib.suppress(Exception):
                 await self._settle()
             with contextlib.suppress(Exception):
