@@ -25,10 +25,10 @@ class RuntimeSettings(BaseSettings):
     # every partition's records in one poll, and a poll's records of one topic share a
     # transaction (q2c_messaging.batching): fewer, larger transactions (docs/performance.md,
     # "Eighth session"). More processes (replicas) spread the partitions further.
-    # Default back at 3: with 1, CI saw a service stop consuming after a kill (60-s soak: the
-    # adapter's lag 53 for 300 s; the cluster tests twice); 1 stays the fastest setting once
-    # that is found (docs/performance.md "Where issue 8 stands").
-    consumer_workers: int = 3
+    # 1 since the ninth session: the stalls that made the eighth session go back to 3 were
+    # aiokafka's tasks dying of uvloop's RuntimeError after a broker kill, with 3 consumers too
+    # (q2c_messaging.uvloop_writes, docs/messaging.md "A write on a closed connection").
+    consumer_workers: int = 1
     # Records per poll of one consumer (all its partitions), and per database transaction.
     # A transaction uses savepoints only when a handler failed; PostgreSQL caches 64
     # subtransactions per transaction, more make every snapshot slower while it runs.
