@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from q2c_contracts.topics import dead_letter_topic
 from q2c_localstack.config import StackConfig
-from q2c_localstack.probe import Watched
+from q2c_localstack.probe import TopicProbe, Watched
 from q2c_messaging.catalog import parse_catalog
 from q2c_messaging.consumer import Handling, Route
 from q2c_messaging.runtime import ServiceRuntime
@@ -257,11 +257,26 @@ async def test_quiescent_waits_for_a_stopped_service_and_names_its_group(service
     assert len(probe.matching(service.outbound)) == 2
 
 
+async def a_handled_record(service: ServiceUnderTest, probe_factory, tag: str) -> TopicProbe:
+    """A probe on the service's output, after one record went through: the consumers run."""
+    probe = await probe_factory(service.outbound)
+    await probe.publish(service.inbound, "doc-1", {"message_id": f"before-{tag}", "n": 1})
+    await probe.wait_for(service.outbound, count=1)
+    return probe
+
+
+async def three_more_are_each_handled_once(service: ServiceUnderTest, probe: TopicProbe, tag: str) -> None:
+    for n in range(2, 5):
+        await probe.publish(service.inbound, "doc-1", {"message_id": f"after-{tag}-{n}", "n": n})
+    await probe.wait_for(service.outbound, count=4)
+    await probe.quiescent(service.watch)
+    for n in range(2, 5):
+        assert await service.effects(f"after-{tag}-{n}") == 1
+
+
 async def test_a_consumer_whose_group_membership_died_is_replaced_and_its_partitions_read(
         service: ServiceUnderTest, probe_factory) -> None:
-    probe = await probe_factory(service.outbound)
-    await probe.publish(service.inbound, "doc-1", {"message_id": "before", "n": 1})
-    await probe.wait_for(service.outbound, count=1)
+    probe = await a_handled_record(service, probe_factory, "membership")
     # Given every consumer of the service in the state CI once met after a broker SIGKILL: the
     # aiokafka task that runs its group membership died of an unforeseen error, so each poll
     # raises it, while its heartbeats go on and keep its partitions assigned to it.
@@ -275,22 +290,14 @@ async def test_a_consumer_whose_group_membership_died_is_replaced_and_its_partit
         coordinator._coordination_task.set_exception(KafkaError(
             "Unexpected error during coordination RuntimeError('unable to perform operation on "
             "<TCPTransport closed=True>; the handler is closed')"))
-    # When messages arrive
-    for n in range(2, 5):
-        await probe.publish(service.inbound, "doc-1", {"message_id": f"after-{n}", "n": n})
-    # Then new consumers take the partitions and handle them, each once
-    await probe.wait_for(service.outbound, count=4)
-    await probe.quiescent(service.watch)
+    # When messages arrive, then new consumers take the partitions and handle them, each once
+    await three_more_are_each_handled_once(service, probe, "membership")
     assert not set(map(id, broken)) & set(map(id, consumer_loop._consumers))
-    for n in range(2, 5):
-        assert await service.effects(f"after-{n}") == 1
 
 
 async def test_a_consumer_whose_heartbeat_task_died_polls_on_and_reads_its_partitions(
         service: ServiceUnderTest, probe_factory) -> None:
-    probe = await probe_factory(service.outbound)
-    await probe.publish(service.inbound, "doc-1", {"message_id": "before-hb", "n": 1})
-    await probe.wait_for(service.outbound, count=1)
+    probe = await a_handled_record(service, probe_factory, "heartbeat")
     # Given the state a soak reproduced after a broker SIGKILL (docs/messaging.md "A consume
     # loop never ends"): a heartbeat written on a connection the broker had just closed raises
     # uvloop's RuntimeError, which aiokafka does not catch; its heartbeat task dies, and its
@@ -316,12 +323,6 @@ async def test_a_consumer_whose_heartbeat_task_died_polls_on_and_reads_its_parti
 
         coordinator._do_heartbeat = closed_transport
     await asyncio.wait_for(all_raised.wait(), 10)  # each within a heartbeat interval
-    # When messages arrive
-    for n in range(2, 5):
-        await probe.publish(service.inbound, "doc-1", {"message_id": f"after-hb-{n}", "n": n})
-    # Then they are handled, each once, and every consume loop is still running
-    await probe.wait_for(service.outbound, count=4)
-    await probe.quiescent(service.watch)
+    # When messages arrive, then they are handled, each once, and every consume loop still runs
+    await three_more_are_each_handled_once(service, probe, "heartbeat")
     assert consumer_loop.running
-    for n in range(2, 5):
-        assert await service.effects(f"after-hb-{n}") == 1
