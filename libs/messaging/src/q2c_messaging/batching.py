@@ -281,16 +281,17 @@ class ServiceConsumer:
                 await self._replace(slot, exc)
 
     async def _replace(self, slot: int, error: BaseException) -> None:
-        """Put a new consumer in the group instead of one whose polls keep failing.
+        """Put a new consumer in the group instead of one that cannot go on: its polls keep
+        failing (3 in a row), it was found stopped, or a poll's handling raised (its positions
+        are past records that may not be in the database).
 
-        Why: aiokafka runs a consumer's group membership in one background task, and when that
-        task dies of an error it did not foresee (seen after a broker was SIGKILLed: a write on
-        a connection the broker had just closed, "Unexpected error during coordination"), every
-        later poll raises that error again. Left as it was, such a consumer polled in vain
-        forever and its partitions, still assigned to it, were never read. A poll error that
-        repeats is taken as that: the consumer is closed (its pending offset commit dropped:
-        those records are in the database, and their re-reading is absorbed by the inbox) and
-        a new one joins the group; the rebalance hands it partitions."""
+        Why polls that keep failing: aiokafka runs a consumer's group membership in one
+        background task, and when that task died (after a broker SIGKILL, docs/messaging.md "A
+        write on a closed connection") every later poll raised its error again while the
+        partitions stayed assigned to it, never read. The old consumer is closed with its
+        committer (the pending offsets dropped: the new member reads those records again from
+        the committed offsets, and the inbox absorbs them); the rebalance hands the new one
+        partitions."""
         log.error("consumer.replaced", slot=slot, error=repr(error))
         old = self._consumers[slot]
         self._committers[slot].close()  # the offsets of a member leaving the group: re-read instead

@@ -6,14 +6,10 @@ aiokafka writes a request with `StreamWriter.write` and catches only `OSError` t
 connection quietly and the read side then reports the loss; uvloop's raises
 `RuntimeError("unable to perform operation on <TCPTransport closed=True ...>; the handler is
 closed")` (aio-libs/aiokafka#1038, open). Between a broker's death and the moment aiokafka's
-reader notices it, every background task of the client that writes dies of that
-RuntimeError, which no one awaits, and what waits on it waits forever. The soaks met three:
-
-- the group coordination task: every later poll raised "Unexpected error during coordination";
-- the heartbeat task: its error reached one poll, and the consume loop, which caught only
-  KafkaError, ended (the group kept its member, the partitions were never read);
-- the metadata synchronizer: every `force_metadata_update()` after it waited forever, the
-  coordinator lookup among them, so commits, heartbeats and polls of that consumer stalled.
+reader notices it, any background task of the client that writes can die of that
+RuntimeError, which no one awaits, and what waits on it waits forever: the soaks met the
+group coordination, heartbeat and metadata tasks dead, each a stalled consumer (the table in
+docs/messaging.md "A write on a closed connection").
 
 The fix is aiokafka's own handling of a broken write, applied to uvloop's error: the
 connection is closed and the caller gets the `KafkaConnectionError` it already retries on.
