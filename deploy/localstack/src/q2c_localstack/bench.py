@@ -63,7 +63,7 @@ from q2c_persistence import apply_migrations, create_pool, load_migrations
 
 from . import postgres, processes, services, stack
 from .config import StackConfig
-from .hopfloor import HOP_SAMPLES, STEP_HOPS, hop_latencies
+from .hopfloor import BURST, CHAIN_HOPS, CHAIN_PARTITIONS, ONE_AT_A_TIME, STEP_HOPS, WARM_UP, Chain, cpu_per_hop
 from .kafka_security import BROKER, credentials
 from .probe import TopicProbe, groups_settled
 
@@ -493,30 +493,55 @@ def _now() -> str:
 
 
 async def _bench_lifecycles_and_bound(config: StackConfig) -> None:
-    """The lifecycle load, then the same-run bound and q2c's share of it
-    (`Q2C_BENCH_ONLY=lifecycles` runs only this)."""
-    peak = await _bench_lifecycles(config)
-    await _bench_hop_floor(config)
+    """The lifecycle load, the messaging core's floor, then the same-run bound and the shares of
+    it (`Q2C_BENCH_ONLY=lifecycles` runs only this)."""
+    peak, open_rate = await _bench_lifecycles(config)
+    core = await _bench_core_floor(config, open_rate)
     bound = await _bench_bound(config)
     per_lifecycle = LIFECYCLE_RECORDS
     print(f"\nsame-run bound: {bound:,.0f} hops/s ÷ {per_lifecycle} records per lifecycle = "
           f"{bound / per_lifecycle:,.1f} lifecycles/s; q2c peak {peak:,.1f} lifecycles/s = "
-          f"{peak / (bound / per_lifecycle):.1%} of the bound")
+          f"{peak / (bound / per_lifecycle):.1%} of the bound; the messaging core alone "
+          f"({CHAIN_HOPS} services whose handlers do nothing) {core:,.0f} hops/s = {core / bound:.1%} of it")
 
 
-async def _bench_hop_floor(config: StackConfig) -> None:
-    """One hop through the messaging core, and the floor it puts under each lifecycle step."""
-    latencies = await hop_latencies(config)
-    p50, p99 = _percentile(latencies, 0.5), _percentile(latencies, 0.99)
-    print(f"\none hop through the messaging core, a handler that only writes its answer, one at a time "
-          f"({HOP_SAMPLES} samples): p50 {p50:.1f} ms, p99 {p99:.1f} ms (client publish and fetch included)")
-    print("  floor per lifecycle step (service hops × the hop's p50): "
-          + ", ".join(f"{step} {hops} × {p50:.1f} = {hops * p50:.0f} ms" for step, hops in STEP_HOPS.items()))
+async def _bench_core_floor(config: StackConfig, open_rate: float) -> float:
+    """The messaging core alone, a chain of services whose handlers only write their answer
+    (`hopfloor.Chain`): the floor under the lifecycle figures. Returns its hops/s in a burst."""
+    print(f"\nthe messaging core alone: {CHAIN_HOPS} services in a chain whose handlers only write their answer, "
+          f"each its own process and database ({CHAIN_HOPS} service hops; a lifecycle step takes "
+          f"{', '.join(f'{hops} ({step})' for step, hops in STEP_HOPS.items())})")
+    async with Chain(config) as chain:
+        def cpu() -> dict[str, float]:
+            used = _cpu_by_process(config)
+            return {"kafka": used.get("kafka", 0.0), "postgres": used.get("postgres", 0.0),
+                    "the chain's services": sum(_cpu_seconds(pid) for pid in chain.pids)}
+
+        before = cpu()
+        latencies = await chain.one_at_a_time()
+        print(f"  one message at a time ({ONE_AT_A_TIME}, client publish and fetch included): "
+              f"p50 {_percentile(latencies, 0.5):.1f} ms, p90 {_percentile(latencies, 0.9):.1f}, "
+              f"p99 {_percentile(latencies, 0.99):.1f} ms (the target for a real {CHAIN_HOPS}-hop step: p99 <= 25 ms)")
+        print("    " + cpu_per_hop(before, cpu(), (WARM_UP + ONE_AT_A_TIME) * CHAIN_HOPS))
+        if open_rate:
+            hop_rate = open_rate * LIFECYCLE_RECORDS
+            before = cpu()
+            latencies = await chain.open_loop(hop_rate, LIFECYCLE_SECONDS)
+            print(f"  open loop at {hop_rate:,.0f} hops/s ({open_rate:.1f} lifecycles/s × {LIFECYCLE_RECORDS} "
+                  "records), "
+                  f"arrivals at random, {LIFECYCLE_SECONDS:.0f} s: p50 {_percentile(latencies, 0.5):.0f} ms, "
+                  f"p99 {_percentile(latencies, 0.99):.0f} ms (the target for a real step at half of peak: "
+                  f"p99 <= 100 ms)")
+            print("    " + cpu_per_hop(before, cpu(), len(latencies) * CHAIN_HOPS))
+        hops_per_second = await chain.burst()
+        print(f"  {BURST:,} messages at once, over {CHAIN_PARTITIONS} partitions: {hops_per_second:,.0f} hops/s")
+    return hops_per_second
 
 
-async def _bench_lifecycles(config: StackConfig) -> float:
+async def _bench_lifecycles(config: StackConfig) -> tuple[float, float]:
     """Closed loop: C Sales users, each running lifecycles one after the other for
-    LIFECYCLE_SECONDS. Returns the peak lifecycles/s."""
+    LIFECYCLE_SECONDS, then the open loop. Returns the peak lifecycles/s and the open loop's
+    rate (0 without one)."""
     print(f"\nSales quote lifecycles (create, 3 lines, activate, win; each step waits for its Sales write), "
           f"{LIFECYCLE_SECONDS:.0f} s per concurrency:")
     peak = 0.0
@@ -555,7 +580,7 @@ async def _bench_lifecycles(config: StackConfig) -> float:
               f"(open loop, {open_rate:.1f} lifecycles/s): {open_p99:.0f} ms (target <= 100 ms at half of peak)")
     print(f"  p99 of the slowest step in the closed loop whose rate is nearest half of peak "
           f"(C={half[0]}, {half[1]:.1f} lifecycles/s): {half[2]:.0f} ms")
-    return peak
+    return peak, open_rate
 
 
 async def _report_open_loop(config: StackConfig, sales: "_SalesClient", rate: float) -> float:
