@@ -11,7 +11,10 @@
    contract topics only: create, 3 lines, activate, win, each step waiting for the Sales write
    that answers it; lifecycles/s and p50/p99 per step. Then an open loop at half of the peak:
    lifecycles started at random (Poisson) arrivals at that rate, whatever the earlier ones
-   are doing, and the p99 of each step under that load. In the same run, the bound: a raw
+   are doing, and the p99 of each step under that load. Then the messaging core alone, the
+   floor under those figures: a chain of 5 services whose handlers do nothing
+   (`hopfloor.Chain`), one message at a time, in an open loop at the same hop rate, and in a
+   burst. In the same run, the bound: a raw
    consume → transaction (inbox + outbox rows) → relay → publish (acks=all, idempotent) →
    offset commit chain, batched per partition, with the same libraries; and the ratio.
 6. Initial sync: `make admin ARGS=initial-sync` over 20,000 generated rows, from the command
