@@ -30,6 +30,8 @@
 at C=8 and each process's resident memory at start and end, with the growth.
 `Q2C_BENCH_ONLY=volume make bench` runs only the count of records and bytes per lifecycle,
 per topic (`q2c_localstack.volume`, docs/scaling.md).
+`Q2C_BENCH_ONLY=hops make bench` runs lifecycles one at a time and prints, per hop (cause's
+topic → effect's topic), the gaps between the records' timestamps (`q2c_localstack.hopgaps`).
 `Q2C_BENCH_ONLY=lifecycles make bench` runs only the lifecycle load and the same-run bound
 (`Q2C_BENCH_CONCURRENCY=1,8` only those concurrencies; `Q2C_BENCH_OPEN_RATE=60` the open loop
 at 60 lifecycles/s instead of half of the peak).
@@ -95,6 +97,10 @@ def run_bench(config: StackConfig) -> None:
         from .volume import run_volume
 
         asyncio.run(run_volume(config))
+    elif os.environ.get("Q2C_BENCH_ONLY") == "hops":  # a step's time, hop by hop (docs/performance.md)
+        from .hopgaps import run_hop_gaps
+
+        asyncio.run(run_hop_gaps(config))
     else:
         asyncio.run(_bench(config))
 

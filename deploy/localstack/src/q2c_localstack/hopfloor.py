@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event
 from pathlib import Path
-from types import TracebackType
 from uuid import uuid4
 
 import asyncpg
@@ -151,16 +150,32 @@ class Chain:
         return len(self._waiting)
 
     async def __aenter__(self) -> "Chain":
+        try:
+            await self._start()
+        except BaseException:
+            await self.__aexit__()  # a chain that did not start leaves nothing behind either
+            raise
+        return self
+
+    async def _start(self) -> None:
         await self._admin.start()
         await self._admin.create_topics(
             [NewTopic(t, CHAIN_PARTITIONS, self._config.replication_factor) for t in self._topics]
             + [NewTopic(dead_letter_topic(t), 1, self._config.replication_factor) for t in self._topics[:-1]])
-        db_admin = await asyncpg.connect(postgres.admin_dsn(self._config))
-        try:
-            for database in self._databases:
-                await db_admin.execute(f'CREATE DATABASE "{database}"')
-        finally:
-            await db_admin.close()
+        await self._on_each_database('CREATE DATABASE "{}"')
+        await self._start_services()
+        await self._producer.start()
+        await self._answers.start()
+        last = [TopicPartition(self._topics[-1], p) for p in range(CHAIN_PARTITIONS)]
+        self._answers.assign(last)
+        await self._answers.seek_to_end(*last)
+        for tp in last:
+            await self._answers.position(tp)
+        self._reader = asyncio.create_task(self._read_answers())
+        await asyncio.sleep(SETTLE_SECONDS)  # a measured pause, not a wait for something
+
+    async def _start_services(self) -> None:
+        """One process per service of the chain; back when each has started its runtime."""
         spawn = multiprocessing.get_context("spawn")
         readies = []
         for index in range(self.hops):
@@ -177,19 +192,8 @@ class Chain:
             if time.monotonic() > deadline or any(not p.is_alive() for p in self._processes):
                 raise RuntimeError("the chain's services did not start")
             await asyncio.sleep(0.1)
-        await self._producer.start()
-        await self._answers.start()
-        last = [TopicPartition(self._topics[-1], p) for p in range(CHAIN_PARTITIONS)]
-        self._answers.assign(last)
-        await self._answers.seek_to_end(*last)
-        for tp in last:
-            await self._answers.position(tp)
-        self._reader = asyncio.create_task(self._read_answers())
-        await asyncio.sleep(SETTLE_SECONDS)  # a measured pause, not a wait for something
-        return self
 
-    async def __aexit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
-                        ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         if self._reader:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
@@ -202,15 +206,21 @@ class Chain:
             await self._producer.stop()
         with contextlib.suppress(Exception):
             await self._answers.stop()
+        with contextlib.suppress(OSError, asyncpg.PostgresError):  # the server away: nothing to drop
+            await self._on_each_database('DROP DATABASE IF EXISTS "{}" WITH (FORCE)')
+        with contextlib.suppress(Exception):
+            await self._admin.delete_topics(self._topics + [dead_letter_topic(t) for t in self._topics[:-1]])
+        with contextlib.suppress(Exception):
+            await self._admin.close()
+
+    async def _on_each_database(self, statement: str) -> None:
+        """`statement`, with `{}` for a database's name, for each of the chain's databases."""
         db_admin = await asyncpg.connect(postgres.admin_dsn(self._config))
         try:
             for database in self._databases:
-                await db_admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                await db_admin.execute(statement.format(database))
         finally:
             await db_admin.close()
-        with contextlib.suppress(Exception):
-            await self._admin.delete_topics(self._topics + [dead_letter_topic(t) for t in self._topics[:-1]])
-        await self._admin.close()
 
     async def _read_answers(self) -> None:
         while True:

@@ -22,12 +22,12 @@ import gzip
 import os
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from q2c_messaging.catalog import load_catalog
 from q2c_messaging.security import security_kwargs
@@ -127,27 +127,35 @@ async def _order_to_invoice(probe: TopicProbe) -> None:
         "msdyn_processingstatus") == INVOICED, timeout=60)
 
 
-async def _sizes(consumer: AIOKafkaConsumer, before: Ends, after: Ends) -> tuple[dict[str, int], dict[str, int]]:
-    """Bytes (key + value + header names and values) of the records between the two offsets,
-    per topic; and the same gzip-compressed in batches of `GZIP_BATCH` records of a partition,
-    as a producer with `compression_type="gzip"` would send them at load (q2c sends uncompressed)."""
-    todo = {tp: end for tp, end in after.items() if end > before[tp] and tp.topic != OFFSETS_TOPIC}
+async def records_between(consumer: AIOKafkaConsumer, before: Ends, after: Ends,
+                          skip: Collection[str] = ()) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+    """Every record from the `before` offsets up to the `after` ones (topics in `skip` left out),
+    read with `consumer` (assigned here)."""
+    todo = {tp: end for tp, end in after.items() if end > before[tp] and tp.topic not in skip}
     consumer.assign(list(todo))
     for tp in todo:
         consumer.seek(tp, before[tp])
-    sizes: dict[str, int] = defaultdict(int)
-    raw: dict[TopicPartition, list[bytes]] = defaultdict(list)
     while todo:
         batches = await consumer.getmany(*todo, timeout_ms=1000)
         for tp, records in batches.items():
             for record in records:
                 if record.offset < todo.get(tp, 0):
-                    parts = [record.key or b"", record.value or b""]
-                    parts += [k.encode() + (v or b"") for k, v in record.headers]
-                    sizes[tp.topic] += sum(len(part) for part in parts)
-                    raw[tp].append(b"".join(parts))
+                    yield record
             if records and records[-1].offset + 1 >= todo.get(tp, 0):
                 todo.pop(tp, None)
+
+
+async def _sizes(consumer: AIOKafkaConsumer, before: Ends, after: Ends) -> tuple[dict[str, int], dict[str, int]]:
+    """Bytes (key + value + header names and values) of the records between the two offsets,
+    per topic; and the same gzip-compressed in batches of `GZIP_BATCH` records of a partition,
+    as a producer with `compression_type="gzip"` would send them at load (q2c sends uncompressed)."""
+    sizes: dict[str, int] = defaultdict(int)
+    raw: dict[TopicPartition, list[bytes]] = defaultdict(list)
+    async for record in records_between(consumer, before, after, skip={OFFSETS_TOPIC}):
+        parts = [record.key or b"", record.value or b""]
+        parts += [k.encode() + (v or b"") for k, v in record.headers]
+        sizes[record.topic] += sum(len(part) for part in parts)
+        raw[TopicPartition(record.topic, record.partition)].append(b"".join(parts))
     compressed: dict[str, int] = defaultdict(int)
     for tp, records in raw.items():
         for start in range(0, len(records), GZIP_BATCH):
