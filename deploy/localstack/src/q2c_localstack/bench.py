@@ -534,14 +534,16 @@ async def _bench_core_floor(config: StackConfig, open_rate: float) -> float:
         print("    " + cpu_per_hop(before, cpu(), (WARM_UP + ONE_AT_A_TIME) * CHAIN_HOPS))
         if open_rate:
             hop_rate = open_rate * LIFECYCLE_RECORDS
-            before = cpu()
+            before, started = cpu(), time.perf_counter()
             latencies = await chain.open_loop(hop_rate, LIFECYCLE_SECONDS)
+            busy = (sum(cpu().values()) - sum(before.values())) / (time.perf_counter() - started)
             print(f"  open loop at {hop_rate:,.0f} hops/s ({open_rate:.1f} lifecycles/s × {LIFECYCLE_RECORDS} "
                   "records), "
                   f"arrivals at random, {LIFECYCLE_SECONDS:.0f} s: p50 {_percentile(latencies, 0.5):.0f} ms, "
                   f"p99 {_percentile(latencies, 0.99):.0f} ms (the target for a real step at half of peak: "
                   f"p99 <= 100 ms)")
-            print("    " + cpu_per_hop(before, cpu(), len(latencies) * CHAIN_HOPS))
+            print("    " + cpu_per_hop(before, cpu(), len(latencies) * CHAIN_HOPS)
+                  + f"; {busy:.1f} of the machine's {os.cpu_count()} cores busy")
         hops_per_second = await chain.burst()
         print(f"  {BURST:,} messages at once, over {CHAIN_PARTITIONS} partitions: {hops_per_second:,.0f} hops/s")
     return hops_per_second
