@@ -42,7 +42,6 @@ import dataclasses
 import json
 import math
 import os
-import random
 import resource
 import statistics
 import time
@@ -67,6 +66,7 @@ from q2c_observability import configure_logging
 from q2c_persistence import apply_migrations, create_pool, load_migrations
 
 from . import postgres, processes, services, stack
+from .arrivals import poisson_arrivals
 from .config import StackConfig
 from .hopfloor import BURST, CHAIN_HOPS, CHAIN_PARTITIONS, ONE_AT_A_TIME, STEP_HOPS, WARM_UP, Chain, cpu_per_hop
 from .kafka_security import BROKER, credentials
@@ -538,8 +538,7 @@ async def _bench_core_floor(config: StackConfig, open_rate: float) -> float:
             latencies = await chain.open_loop(hop_rate, LIFECYCLE_SECONDS)
             busy = (sum(cpu().values()) - sum(before.values())) / (time.perf_counter() - started)
             print(f"  open loop at {hop_rate:,.0f} hops/s ({open_rate:.1f} lifecycles/s × {LIFECYCLE_RECORDS} "
-                  "records), "
-                  f"arrivals at random, {LIFECYCLE_SECONDS:.0f} s: p50 {_percentile(latencies, 0.5):.0f} ms, "
+                  f"records), arrivals at random, {LIFECYCLE_SECONDS:.0f} s: p50 {_percentile(latencies, 0.5):.0f} ms, "
                   f"p99 {_percentile(latencies, 0.99):.0f} ms (the target for a real step at half of peak: "
                   f"p99 <= 100 ms)")
             print("    " + cpu_per_hop(before, cpu(), len(latencies) * CHAIN_HOPS)
@@ -617,7 +616,6 @@ async def _open_loop(sales: "_SalesClient", rate: float, latencies: dict[str, li
     the stack slows down, as it does in a closed loop. Returns (done, failed, held back)."""
     done = failed = held = 0
     tasks: set[asyncio.Task[None]] = set()
-    arrivals = random.Random(8)  # the same arrival pattern in every run
 
     async def one() -> None:
         nonlocal done, failed
@@ -627,17 +625,13 @@ async def _open_loop(sales: "_SalesClient", rate: float, latencies: dict[str, li
         except (TimeoutError, RuntimeError):
             failed += 1
 
-    deadline = time.perf_counter() + seconds
-    next_start = time.perf_counter()
-    while next_start < deadline:
-        await asyncio.sleep(max(0.0, next_start - time.perf_counter()))
+    async for _ in poisson_arrivals(rate, seconds):
         if len(tasks) >= OPEN_LOOP_IN_FLIGHT:
             held += 1
         else:
             task = asyncio.create_task(one())
             tasks.add(task)
             task.add_done_callback(tasks.discard)
-        next_start += arrivals.expovariate(rate)
     if tasks:
         await asyncio.gather(*tasks)
     return done, failed, held

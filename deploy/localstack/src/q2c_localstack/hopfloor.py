@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
-import random
 import tempfile
 import time
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from q2c_messaging.producer import make_producer
 from q2c_messaging.security import KafkaCredentials, security_kwargs
 
 from . import postgres
+from .arrivals import poisson_arrivals
 from .config import StackConfig
 from .kafka_security import BROKER, credentials
 
@@ -267,25 +267,18 @@ class Chain:
         await asyncio.wait_for(asyncio.gather(*arrivals), timeout)
         return messages * self.hops / (time.perf_counter() - started)
 
-    async def open_loop(self, hops_per_second: float, seconds: float,
-                        arrivals: random.Random | None = None) -> list[float]:
+    async def open_loop(self, hops_per_second: float, seconds: float) -> list[float]:
         """Pings started at random (Poisson) arrivals so that the chain carries `hops_per_second`,
         whatever the earlier ones are doing: ms from publish to arrival of each."""
-        arrivals = arrivals or random.Random(8)
-        rate = hops_per_second / self.hops
         latencies: list[float] = []
         pending: list[asyncio.Task[None]] = []
 
         async def timed(started: float, arrived: "asyncio.Future[float]") -> None:
             latencies.append((await asyncio.wait_for(arrived, 60) - started) * 1000)
 
-        begin = time.perf_counter()
-        next_start = begin
-        while next_start < begin + seconds:
-            await asyncio.sleep(max(0.0, next_start - time.perf_counter()))
+        async for _ in poisson_arrivals(hops_per_second / self.hops, seconds):
             started = time.perf_counter()
             pending.append(asyncio.create_task(timed(started, await self._send())))
-            next_start += arrivals.expovariate(rate)
         await asyncio.gather(*pending)
         return latencies
 

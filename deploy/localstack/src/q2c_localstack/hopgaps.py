@@ -76,12 +76,9 @@ def report(gaps: Mapping[tuple[str, str], list[int]], catalog: Mapping[str, Topi
              f"{'p99':>5}"]
     for (cause, effect), values in sorted(gaps.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         ordered = sorted(values)
-
-        def at(q: float, ordered: list[int] = ordered) -> int:
-            return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
-
+        p50, p90, p99 = (ordered[min(len(ordered) - 1, int(len(ordered) * q))] for q in (0.5, 0.9, 0.99))
         path = f"{cause} → {effect} ({writer_of(effect, catalog)})"
-        lines.append(f"  {path:<78} {len(values) / lifecycles:13.1f} {at(0.5):5d} {at(0.9):5d} {at(0.99):5d}")
+        lines.append(f"  {path:<78} {len(values) / lifecycles:13.1f} {p50:5d} {p90:5d} {p99:5d}")
     return lines
 
 
